@@ -1,0 +1,107 @@
+//! Writing images: layers from committed snapshots (computed once, then remembered
+//! in the index), the config and the manifest into the content store, then the tags.
+
+use crate::digest::HashingWriter;
+use crate::error::{CacheError, Result};
+use crate::index::{ImageRow, LayerRow, SnapshotRow};
+use crate::layer::{LayerOptions, write_layer};
+use crate::oci::{
+    Descriptor, ImageConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST,
+    Manifest, chain_ids,
+};
+use crate::store::Store;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::collections::BTreeMap;
+
+/// gzip level for layers; pinned, together with the zlib-rs backend, because it
+/// changes layer digests.
+const GZIP_LEVEL: u32 = 6;
+
+impl Store {
+    /// The layer of a committed snapshot, computing and storing it on first use.
+    pub fn snapshot_layer(&self, snapshot: &SnapshotRow) -> Result<LayerRow> {
+        if let Some(layer) = self.index().layer(&snapshot.id)?
+            && self.content().has_blob(&layer.digest)
+        {
+            return Ok(layer);
+        }
+        let upper = self.root().snapshots_dir().join(&snapshot.id).join("fs");
+        let blob = self.content().writer()?;
+        let mut tar = HashingWriter::new(GzEncoder::new(blob, Compression::new(GZIP_LEVEL)));
+        write_layer(&upper, &mut tar, &LayerOptions::default())?;
+        let (diff_id, _, gz) = tar.finish();
+        let (digest, size) = gz.finish()?.commit()?;
+        let layer = LayerRow {
+            diff_id,
+            digest,
+            size,
+            media_type: MEDIA_TYPE_LAYER_GZIP.into(),
+        };
+        self.index().insert_layer(&snapshot.id, &layer)?;
+        Ok(layer)
+    }
+
+    /// Writes an image whose filesystem is the snapshot chain ending at `top` and whose
+    /// config is `config` (its rootfs is filled in here), and tags it with `names`.
+    pub fn write_image(
+        &self,
+        mut config: ImageConfig,
+        top: Option<&str>,
+        names: &[String],
+        created: i64,
+    ) -> Result<ImageRow> {
+        let mut chain = match top {
+            Some(id) => self.snapshot_chain(id)?,
+            None => Vec::new(),
+        };
+        chain.reverse();
+        let snapshots: Vec<SnapshotRow> = chain.into_iter().filter(|s| !s.empty).collect();
+        let layers = snapshots
+            .iter()
+            .map(|s| self.snapshot_layer(s))
+            .collect::<Result<Vec<_>>>()?;
+        config.rootfs.diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
+        for (chain_id, snapshot) in chain_ids(&config.rootfs.diff_ids).iter().zip(&snapshots) {
+            self.index().insert_chain(chain_id, &snapshot.id)?;
+        }
+        let config_json =
+            serde_json::to_vec(&config).map_err(|e| CacheError::json("image config", e))?;
+        let config_digest = self.content().write_blob(&config_json)?;
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+            config: Descriptor {
+                media_type: MEDIA_TYPE_CONFIG.into(),
+                digest: config_digest.clone(),
+                size: config_json.len() as u64,
+                annotations: BTreeMap::new(),
+            },
+            layers: layers
+                .iter()
+                .map(|l| Descriptor {
+                    media_type: l.media_type.clone(),
+                    digest: l.digest.clone(),
+                    size: l.size,
+                    annotations: BTreeMap::new(),
+                })
+                .collect(),
+        };
+        let manifest_json =
+            serde_json::to_vec(&manifest).map_err(|e| CacheError::json("image manifest", e))?;
+        let manifest_digest = self.content().write_blob(&manifest_json)?;
+        let mut row = ImageRow {
+            name: String::new(),
+            manifest_digest,
+            manifest_size: manifest_json.len() as u64,
+            config_digest,
+            size: layers.iter().map(|l| l.size).sum(),
+            created,
+        };
+        for name in names {
+            row.name = crate::reference::normalize_reference(name)?;
+            self.tag_image(&row)?;
+        }
+        Ok(row)
+    }
+}

@@ -1,0 +1,142 @@
+//! The image store: tags in the index, manifests and configs in the content store,
+//! and each tag mirrored into the layout's `index.json` (ref.name annotation) so
+//! `skopeo inspect oci:<content dir>:<name>` finds it.
+
+use crate::error::{CacheError, Result};
+use crate::index::{ImageRow, LayerRow};
+use crate::oci::{
+    ANNOTATION_REF_NAME, Descriptor, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
+};
+use crate::store::Store;
+use flate2::read::GzDecoder;
+use std::collections::BTreeMap;
+
+/// An image read from the store.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub row: ImageRow,
+    pub manifest: Manifest,
+    pub config: ImageConfig,
+}
+
+impl Store {
+    /// Points the tag `name` (normalised) at a manifest and republishes index.json.
+    pub fn tag_image(&self, row: &ImageRow) -> Result<()> {
+        self.index().set_image(row, |all| {
+            let manifests: Vec<Descriptor> = all
+                .iter()
+                .map(|image| Descriptor {
+                    media_type: MEDIA_TYPE_MANIFEST.into(),
+                    digest: image.manifest_digest.clone(),
+                    size: image.manifest_size,
+                    annotations: BTreeMap::from([(ANNOTATION_REF_NAME.into(), image.name.clone())]),
+                })
+                .collect();
+            self.content().write_index(&manifests)
+        })
+    }
+
+    /// Reads the image tagged `reference` with its manifest and config.
+    pub fn image(&self, reference: &str) -> Result<Image> {
+        let name = crate::reference::normalize_reference(reference)?;
+        let row = self
+            .index()
+            .image(&name)?
+            .ok_or_else(|| CacheError::ImageNotFound(name.clone()))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&self.content().read_blob(&row.manifest_digest)?)
+                .map_err(|e| CacheError::json(format!("manifest of `{name}`"), e))?;
+        let config: ImageConfig =
+            serde_json::from_slice(&self.content().read_blob(&manifest.config.digest)?)
+                .map_err(|e| CacheError::json(format!("config of `{name}`"), e))?;
+        Ok(Image {
+            row,
+            manifest,
+            config,
+        })
+    }
+
+    /// Reads the image whose manifest has `digest` (named by its digest).
+    pub fn image_by_manifest(&self, digest: &str) -> Result<Image> {
+        let manifest_bytes = self.content().read_blob(digest)?;
+        let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+            .map_err(|e| CacheError::json(format!("manifest {digest}"), e))?;
+        let config: ImageConfig =
+            serde_json::from_slice(&self.content().read_blob(&manifest.config.digest)?)
+                .map_err(|e| CacheError::json(format!("config {}", manifest.config.digest), e))?;
+        let row = ImageRow {
+            name: digest.to_string(),
+            manifest_digest: digest.to_string(),
+            manifest_size: manifest_bytes.len() as u64,
+            config_digest: manifest.config.digest.clone(),
+            size: manifest.layers.iter().map(|l| l.size).sum(),
+            created: config
+                .created
+                .as_deref()
+                .and_then(crate::oci::parse_rfc3339)
+                .unwrap_or(0),
+        };
+        Ok(Image {
+            row,
+            manifest,
+            config,
+        })
+    }
+
+    /// The committed snapshot holding the image's filesystem (`None` for an image with
+    /// no layers), unpacking layers that have no snapshot yet.
+    pub fn image_snapshot(&self, image: &Image) -> Result<Option<String>> {
+        let diff_ids = &image.config.rootfs.diff_ids;
+        if diff_ids.len() != image.manifest.layers.len() {
+            return Err(CacheError::Snapshot {
+                id: image.row.name.clone(),
+                reason: format!(
+                    "config has {} diff ids but the manifest {} layers",
+                    diff_ids.len(),
+                    image.manifest.layers.len()
+                ),
+            });
+        }
+        let chains = chain_ids(diff_ids);
+        let mut parent: Option<String> = None;
+        for ((chain, diff_id), layer) in chains.iter().zip(diff_ids).zip(&image.manifest.layers) {
+            if let Some(snapshot) = self.index().chain_snapshot(chain)? {
+                parent = Some(snapshot);
+                continue;
+            }
+            let active = self.prepare(parent.as_deref())?;
+            let blob = self.content().open_blob(&layer.digest)?;
+            let mut tar =
+                crate::digest::HashingReader::new(GzDecoder::new(std::io::BufReader::new(blob)));
+            let applied = crate::layer::apply_layer(&mut tar, &active.fs_dir())
+                .map_err(CacheError::from)
+                .and_then(|_| Ok(std::io::copy(&mut tar, &mut std::io::sink())?));
+            if let Err(e) = applied {
+                self.abort(active)?;
+                return Err(e);
+            }
+            let (actual, _, _) = tar.finish();
+            if &actual != diff_id {
+                self.abort(active)?;
+                return Err(CacheError::DigestMismatch {
+                    expected: diff_id.clone(),
+                    actual,
+                });
+            }
+            let id = active.id().to_string();
+            self.commit(active, None)?;
+            self.index().insert_layer(
+                &id,
+                &LayerRow {
+                    diff_id: diff_id.clone(),
+                    digest: layer.digest.clone(),
+                    size: layer.size,
+                    media_type: layer.media_type.clone(),
+                },
+            )?;
+            self.index().insert_chain(chain, &id)?;
+            parent = Some(id);
+        }
+        Ok(parent)
+    }
+}

@@ -1,0 +1,83 @@
+//! `kiln import`: a rootfs tarball (plain or gzip) becomes a one-layer image.
+
+use crate::digest::{HashingReader, HashingWriter};
+use crate::error::{CacheError, Result};
+use crate::index::{ImageRow, LayerRow};
+use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
+use crate::store::Store;
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use fs_err as fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+/// Copies everything read through it into a writer.
+struct TeeReader<R, W> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for TeeReader<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl Store {
+    /// Imports the rootfs tarball at `path` as a one-layer image tagged `name`.
+    pub fn import_rootfs(&self, path: &Path, name: &str) -> Result<ImageRow> {
+        let name = crate::reference::normalize_reference(name)?;
+        let mut file = BufReader::new(fs::File::open(path)?);
+        let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        let plain: Box<dyn Read> = if gzipped {
+            Box::new(GzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
+        let blob = self.content().writer()?;
+        let gz = HashingWriter::new(GzEncoder::new(blob, Compression::new(6)));
+        let mut tar = HashingReader::new(TeeReader {
+            inner: plain,
+            copy: gz,
+        });
+        let active = self.prepare(None)?;
+        let applied = crate::layer::apply_layer(&mut tar, &active.fs_dir())
+            .map_err(CacheError::from)
+            .and_then(|_| Ok(std::io::copy(&mut tar, &mut std::io::sink())?));
+        if let Err(e) = applied {
+            self.abort(active)?;
+            return Err(e);
+        }
+        let (diff_id, _, tee) = tar.finish();
+        let (_, _, gz) = tee.copy.finish();
+        let (digest, size) = gz.finish()?.commit()?;
+        let snapshot = active.id().to_string();
+        self.commit(active, None)?;
+        self.index().insert_layer(
+            &snapshot,
+            &LayerRow {
+                diff_id: diff_id.clone(),
+                digest,
+                size,
+                media_type: MEDIA_TYPE_LAYER_GZIP.into(),
+            },
+        )?;
+        let now = crate::root::unix_now();
+        let config = ImageConfig {
+            created: Some(rfc3339(now)),
+            architecture: host_architecture().into(),
+            os: "linux".into(),
+            history: vec![History {
+                created: Some(rfc3339(now)),
+                created_by: Some(format!("kiln import {}", path.display())),
+                comment: Some("Imported from a rootfs tarball".into()),
+                empty_layer: false,
+            }],
+            ..Default::default()
+        };
+        self.write_image(config, Some(&snapshot), &[name], now)
+    }
+}

@@ -1,0 +1,540 @@
+//! The cache index: an SQLite database (WAL) of snapshots, cache records, exported
+//! layers, chain ids, image tags and the context stat cache.
+//!
+//! Every change that must appear atomically (a snapshot committed together with its
+//! cache record) is one transaction. Two kiln processes may write at once: WAL plus a
+//! busy timeout serialises them without losing rows.
+
+use crate::error::{CacheError, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS snapshots (
+    id TEXT PRIMARY KEY,
+    parent TEXT,
+    state TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    empty INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS cache_records (
+    key TEXT PRIMARY KEY,
+    snapshot TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    last_used INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layers (
+    snapshot TEXT PRIMARY KEY,
+    diff_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    media_type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chains (
+    chain_id TEXT PRIMARY KEY,
+    snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    name TEXT PRIMARY KEY,
+    manifest_digest TEXT NOT NULL,
+    manifest_size INTEGER NOT NULL,
+    config_digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY,
+    stat TEXT NOT NULL,
+    digest TEXT NOT NULL
+);
+";
+
+/// A snapshot's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRow {
+    pub id: String,
+    pub parent: Option<String>,
+    pub committed: bool,
+    pub created: i64,
+    pub size: u64,
+    /// The snapshot's upper dir holds no change: it adds no layer.
+    pub empty: bool,
+}
+
+/// A cache record: a step's cache key and the committed snapshot it produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheRecord {
+    pub key: String,
+    pub snapshot: String,
+    /// The instruction text, e.g. `RUN make`.
+    pub description: String,
+    pub created: i64,
+    pub last_used: i64,
+}
+
+/// A cache record joined with its snapshot's size, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheRecordInfo {
+    pub record: CacheRecord,
+    pub size: u64,
+}
+
+/// The layer exported from a committed snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerRow {
+    pub diff_id: String,
+    pub digest: String,
+    pub size: u64,
+    pub media_type: String,
+}
+
+/// A tagged image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRow {
+    pub name: String,
+    pub manifest_digest: String,
+    pub manifest_size: u64,
+    pub config_digest: String,
+    /// Sum of the compressed layer sizes.
+    pub size: u64,
+    pub created: i64,
+}
+
+/// The cache index database.
+#[derive(Debug)]
+pub struct Index {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Index {
+    /// Opens (creating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let err = |source| CacheError::Index {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent: reuse it.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> CacheError {
+        CacheError::Index {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Runs `f` in one transaction.
+    fn transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let out = f(&tx).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    // --- snapshots ---
+
+    /// Records a new active snapshot.
+    pub fn insert_active_snapshot(&self, id: &str, parent: Option<&str>, now: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO snapshots (id, parent, state, created) VALUES (?1, ?2, 'active', ?3)",
+                params![id, parent, now],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Marks a snapshot committed and, in the same transaction, records the cache
+    /// record that produced it (when there is one).
+    pub fn commit_snapshot(
+        &self,
+        id: &str,
+        size: u64,
+        empty: bool,
+        record: Option<&CacheRecord>,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            tx.execute(
+                "UPDATE snapshots SET state = 'committed', size = ?2, empty = ?3 WHERE id = ?1",
+                params![id, size as i64, empty],
+            )?;
+            if let Some(r) = record {
+                tx.execute(
+                    "INSERT OR REPLACE INTO cache_records (key, snapshot, description, created, last_used)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![r.key, r.snapshot, r.description, r.created, r.last_used],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes a snapshot row (its dir must be gone already).
+    pub fn delete_snapshot(&self, id: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM snapshots WHERE id = ?1", params![id])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// A snapshot's row.
+    pub fn snapshot(&self, id: &str) -> Result<Option<SnapshotRow>> {
+        self.conn()
+            .query_row(
+                "SELECT id, parent, state, created, size, empty FROM snapshots WHERE id = ?1",
+                params![id],
+                snapshot_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every snapshot row.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotRow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, parent, state, created, size, empty FROM snapshots")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], snapshot_row)
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    // --- cache records ---
+
+    /// The cache record for `key`, marking it used now.
+    pub fn lookup_record(&self, key: &str, now: i64) -> Result<Option<CacheRecord>> {
+        let conn = self.conn();
+        let record = conn
+            .query_row(
+                "SELECT r.key, r.snapshot, r.description, r.created, r.last_used
+                 FROM cache_records r JOIN snapshots s ON s.id = r.snapshot
+                 WHERE r.key = ?1 AND s.state = 'committed'",
+                params![key],
+                record_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if record.is_some() {
+            conn.execute(
+                "UPDATE cache_records SET last_used = ?2 WHERE key = ?1",
+                params![key, now],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(record)
+    }
+
+    /// All cache records with their snapshot sizes, most recently used first.
+    pub fn records(&self) -> Result<Vec<CacheRecordInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT r.key, r.snapshot, r.description, r.created, r.last_used, s.size
+                 FROM cache_records r JOIN snapshots s ON s.id = r.snapshot
+                 ORDER BY r.last_used DESC, r.created DESC, r.key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(CacheRecordInfo {
+                    record: record_row(row)?,
+                    size: row.get::<_, i64>(5)? as u64,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    // --- layers and chains ---
+
+    /// The layer exported from `snapshot`, if any.
+    pub fn layer(&self, snapshot: &str) -> Result<Option<LayerRow>> {
+        self.conn()
+            .query_row(
+                "SELECT diff_id, digest, size, media_type FROM layers WHERE snapshot = ?1",
+                params![snapshot],
+                |row| {
+                    Ok(LayerRow {
+                        diff_id: row.get(0)?,
+                        digest: row.get(1)?,
+                        size: row.get::<_, i64>(2)? as u64,
+                        media_type: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the layer of `snapshot`.
+    pub fn insert_layer(&self, snapshot: &str, layer: &LayerRow) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO layers (snapshot, diff_id, digest, size, media_type)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    snapshot,
+                    layer.diff_id,
+                    layer.digest,
+                    layer.size as i64,
+                    layer.media_type
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The committed snapshot holding the filesystem of a chain id.
+    pub fn chain_snapshot(&self, chain_id: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row(
+                "SELECT c.snapshot FROM chains c JOIN snapshots s ON s.id = c.snapshot
+                 WHERE c.chain_id = ?1 AND s.state = 'committed'",
+                params![chain_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that `snapshot` holds the filesystem of `chain_id`.
+    pub fn insert_chain(&self, chain_id: &str, snapshot: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO chains (chain_id, snapshot) VALUES (?1, ?2)",
+                params![chain_id, snapshot],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    // --- images ---
+
+    /// Tags an image, then calls `publish` with every image row while still holding
+    /// the write lock, so concurrent taggers publish (index.json) in commit order.
+    pub fn set_image(
+        &self,
+        image: &ImageRow,
+        publish: impl FnOnce(&[ImageRow]) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO images
+             (name, manifest_digest, manifest_size, config_digest, size, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                image.name,
+                image.manifest_digest,
+                image.manifest_size as i64,
+                image.config_digest,
+                image.size as i64,
+                image.created
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        let all = query_images(&tx).map_err(|e| self.err(e))?;
+        publish(&all)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The image tagged `name`.
+    pub fn image(&self, name: &str) -> Result<Option<ImageRow>> {
+        self.conn()
+            .query_row(
+                "SELECT name, manifest_digest, manifest_size, config_digest, size, created
+                 FROM images WHERE name = ?1",
+                params![name],
+                image_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every tagged image, by name.
+    pub fn images(&self) -> Result<Vec<ImageRow>> {
+        query_images(&self.conn()).map_err(|e| self.err(e))
+    }
+
+    // --- stat cache ---
+
+    /// The content digest recorded for `path` when its stat was `stat`.
+    pub fn stat_digest(&self, path: &str, stat: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row(
+                "SELECT digest FROM stat_cache WHERE path = ?1 AND stat = ?2",
+                params![path, stat],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records content digests of files by their stat, in one transaction.
+    pub fn put_stat_digests(&self, rows: &[(String, String, String)]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.transaction(|tx| {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO stat_cache (path, stat, digest) VALUES (?1, ?2, ?3)",
+            )?;
+            for (path, stat, digest) in rows {
+                stmt.execute(params![path, stat, digest])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn snapshot_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotRow> {
+    Ok(SnapshotRow {
+        id: row.get(0)?,
+        parent: row.get(1)?,
+        committed: row.get::<_, String>(2)? == "committed",
+        created: row.get(3)?,
+        size: row.get::<_, i64>(4)? as u64,
+        empty: row.get(5)?,
+    })
+}
+
+fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CacheRecord> {
+    Ok(CacheRecord {
+        key: row.get(0)?,
+        snapshot: row.get(1)?,
+        description: row.get(2)?,
+        created: row.get(3)?,
+        last_used: row.get(4)?,
+    })
+}
+
+fn image_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ImageRow> {
+    Ok(ImageRow {
+        name: row.get(0)?,
+        manifest_digest: row.get(1)?,
+        manifest_size: row.get::<_, i64>(2)? as u64,
+        config_digest: row.get(3)?,
+        size: row.get::<_, i64>(4)? as u64,
+        created: row.get(5)?,
+    })
+}
+
+fn query_images(conn: &Connection) -> rusqlite::Result<Vec<ImageRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, manifest_digest, manifest_size, config_digest, size, created
+         FROM images ORDER BY name",
+    )?;
+    stmt.query_map([], image_row)?.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> (tempfile::TempDir, Index) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("i.db")).unwrap();
+        (dir, index)
+    }
+
+    fn record(key: &str, snapshot: &str) -> CacheRecord {
+        CacheRecord {
+            key: key.into(),
+            snapshot: snapshot.into(),
+            description: "RUN true".into(),
+            created: 1,
+            last_used: 1,
+        }
+    }
+
+    #[test]
+    fn records_of_active_snapshots_are_never_returned() {
+        let (_d, index) = index();
+        index.insert_active_snapshot("s1", None, 1).unwrap();
+        // A record pointing at an uncommitted snapshot (a crash mid-step) is invisible.
+        index
+            .conn()
+            .execute(
+                "INSERT INTO cache_records VALUES ('k', 's1', 'RUN x', 1, 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(index.lookup_record("k", 2).unwrap(), None);
+        index
+            .commit_snapshot("s1", 10, false, Some(&record("k", "s1")))
+            .unwrap();
+        let found = index.lookup_record("k", 5).unwrap().unwrap();
+        assert_eq!(found.snapshot, "s1");
+        assert_eq!(index.records().unwrap()[0].record.last_used, 5);
+        assert_eq!(index.records().unwrap()[0].size, 10);
+    }
+
+    #[test]
+    fn two_connections_write_without_losing_rows() {
+        let (dir, a) = index();
+        let b = Index::open(&dir.path().join("i.db")).unwrap();
+        let t = std::thread::spawn(move || {
+            for i in 0..50 {
+                b.insert_active_snapshot(&format!("b{i}"), None, 1).unwrap();
+            }
+        });
+        for i in 0..50 {
+            a.insert_active_snapshot(&format!("a{i}"), None, 1).unwrap();
+        }
+        t.join().unwrap();
+        assert_eq!(a.snapshots().unwrap().len(), 100);
+    }
+
+    #[test]
+    fn images_are_listed_by_name() {
+        let (_d, index) = index();
+        let row = |name: &str| ImageRow {
+            name: name.into(),
+            manifest_digest: "sha256:m".into(),
+            manifest_size: 1,
+            config_digest: "sha256:c".into(),
+            size: 2,
+            created: 3,
+        };
+        index.set_image(&row("b:1"), |_| Ok(())).unwrap();
+        let mut seen = Vec::new();
+        index
+            .set_image(&row("a:1"), |all| {
+                seen = all.iter().map(|r| r.name.clone()).collect();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["a:1", "b:1"]);
+        assert_eq!(index.image("b:1").unwrap().unwrap().size, 2);
+    }
+}

@@ -1,0 +1,386 @@
+//! [`apply_layer`]: an OCI layer tar stream unpacked into an empty snapshot directory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
+use tar::{Entry, EntryType};
+
+use super::whiteout::{EntryName, OVL_OPAQUE, OVL_PREFIX, WH_PREFIX, classify};
+use super::{LayerError, LayerStats, lossy};
+use crate::rootfs::RootDir;
+use crate::rootfs::ops::{self, Existing};
+use crate::rootfs::resolve;
+
+/// Size of the buffers the stream is read through and file contents written from.
+const BUF: usize = 256 * 1024;
+
+/// Unpacks the OCI layer tar stream `tar` (uncompressed) into `dest`, an empty snapshot directory
+/// that will be used as an overlay layer, and reads the stream to its end (so that a digest
+/// computed around `tar` covers all of it).
+///
+/// - `.wh.<name>` becomes an overlay whiteout (character device 0:0 `<name>`), `.wh..wh..opq`
+///   sets `trusted.overlay.opaque=y` on its directory; other `.wh..wh.*` entries are ignored.
+/// - Mode (set-id and sticky bits included), uid/gid, mtime (directories' after their
+///   children), symlinks (owned with `lchown`, never followed), hard links, character and block
+///   devices, fifos and `SCHILY.xattr.*` PAX records are restored; `trusted.overlay.*` xattrs
+///   in the archive are ignored, so a layer cannot forge whiteouts or redirects.
+/// - A later entry replaces an earlier one of the same path; a directory over a directory merges.
+/// - Every write goes through [`crate::rootfs`]'s in-root, fd-relative operations: a leading `/`
+///   is stripped, symlinks planted by earlier entries resolve inside `dest`, hard-link targets
+///   are looked up inside `dest`. Entries or link targets with `..` components are refused with
+///   [`LayerError::UnsafePath`] (as Docker does) rather than rewritten.
+/// - File contents are streamed, never held whole in memory.
+pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerError> {
+    let root = RootDir::open(dest)?;
+    let mut counted = CountingReader {
+        inner: tar,
+        bytes: 0,
+    };
+    let mut buffered = BufReader::with_capacity(BUF, &mut counted);
+    let mut applier = Applier {
+        root: &root,
+        dirs: Vec::new(),
+        entries: 0,
+        buf: vec![0; BUF],
+    };
+    {
+        let mut archive = tar::Archive::new(&mut buffered);
+        let entries = archive.entries().map_err(read_err)?;
+        for entry in entries {
+            let mut entry = entry.map_err(read_err)?;
+            applier.apply(&mut entry)?;
+        }
+    }
+    io::copy(&mut buffered, &mut io::sink()).map_err(read_err)?;
+    drop(buffered);
+    applier.set_dir_times()?;
+    Ok(LayerStats {
+        entries: applier.entries,
+        bytes: counted.bytes,
+    })
+}
+
+struct CountingReader<'a> {
+    inner: &'a mut dyn Read,
+    bytes: u64,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Metadata of one entry, PAX records applied.
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: (i64, i64),
+    xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+struct Applier<'a> {
+    root: &'a RootDir,
+    /// Directories created or merged, with their mtime, set once everything is written.
+    dirs: Vec<(Vec<u8>, (i64, i64))>,
+    entries: u64,
+    buf: Vec<u8>,
+}
+
+impl Applier<'_> {
+    fn apply(&mut self, entry: &mut Entry<'_, impl Read>) -> Result<(), LayerError> {
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() {
+            return Ok(());
+        }
+        self.entries += 1;
+        let raw = entry.path_bytes().into_owned();
+        let display = lossy(&raw);
+        let comps = clean_path(&raw)?;
+        let meta = read_meta(entry, &display)?;
+        let ctx = |op: &'static str| {
+            let path = display.clone();
+            move |source: io::Error| LayerError::Apply { op, path, source }
+        };
+        let Some((&name, parents)) = comps.split_last() else {
+            if !kind.is_dir() {
+                return Err(unsafe_path(&raw, "a non-directory entry for the root"));
+            }
+            let fd =
+                resolve::open_in_root(self.root.as_fd(), b".", OFlags::RDONLY | OFlags::DIRECTORY)
+                    .map_err(ctx("open"))?;
+            set_fd_meta(&File::from(fd), &meta, false).map_err(ctx("set metadata of"))?;
+            self.dirs.push((Vec::new(), meta.mtime));
+            return Ok(());
+        };
+        if parents.iter().any(|c| c.starts_with(WH_PREFIX)) {
+            return Err(unsafe_path(
+                &raw,
+                "a whiteout name in the middle of the path",
+            ));
+        }
+        let parent_path = resolve::join(parents);
+        let parent = resolve::mkdir_all(self.root.as_fd(), &parent_path, 0o755, Some((0, 0)))
+            .map_err(ctx("create parent directories of"))?;
+        let dir = parent.as_fd();
+        match classify(name) {
+            EntryName::Meta => return Ok(()),
+            EntryName::Opaque => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                let fd = rustix::fs::openat(dir, ".", flags, Mode::empty())
+                    .map_err(|e| ctx("open")(e.into()))?;
+                rustix::fs::fsetxattr(&fd, OVL_OPAQUE, b"y", XattrFlags::empty())
+                    .map_err(|e| ctx("mark opaque")(e.into()))?;
+                return Ok(());
+            }
+            EntryName::Whiteout(target) => {
+                if target.is_empty() || target == b"." || target == b".." {
+                    return Err(unsafe_path(&raw, "a whiteout of no name"));
+                }
+                ops::remove_existing(dir, target, false).map_err(ctx("replace"))?;
+                let dev = rustix::fs::makedev(0, 0);
+                rustix::fs::mknodat(dir, target, FileType::CharacterDevice, Mode::empty(), dev)
+                    .map_err(|e| ctx("create whiteout for")(e.into()))?;
+                return Ok(());
+            }
+            EntryName::Plain => {}
+        }
+        match kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                let mut file = ops::create_file(dir, name).map_err(ctx("create"))?;
+                copy_data(entry, &mut file, &mut self.buf).map_err(ctx("write"))?;
+                set_fd_meta(&file, &meta, true).map_err(ctx("set metadata of"))?;
+            }
+            EntryType::Directory => {
+                if ops::remove_existing(dir, name, true).map_err(ctx("replace"))? != Existing::Dir {
+                    rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
+                        .map_err(|e| ctx("create directory")(e.into()))?;
+                }
+                let fd = ops::open_subdir_rdonly(dir, name).map_err(ctx("open"))?;
+                set_fd_meta(&File::from(fd), &meta, false).map_err(ctx("set metadata of"))?;
+                self.dirs.push((resolve::join(&comps), meta.mtime));
+            }
+            EntryType::Symlink => {
+                let target = link_name(entry, &raw)?;
+                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                rustix::fs::symlinkat(target.as_slice(), dir, name)
+                    .map_err(|e| ctx("create symlink")(e.into()))?;
+                set_at_meta(dir, name, &meta, false).map_err(ctx("set metadata of"))?;
+            }
+            EntryType::Link => {
+                let target = link_name(entry, &raw)?;
+                let tcomps = clean_path(&target)?;
+                let Some((&tname, tparents)) = tcomps.split_last() else {
+                    return Err(unsafe_path(&target, "a hard link to the root"));
+                };
+                if tcomps == comps {
+                    return Ok(());
+                }
+                let tdir = resolve::open_dir(self.root.as_fd(), &resolve::join(tparents))
+                    .map_err(ctx("find hard link target of"))?;
+                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                rustix::fs::linkat(&tdir, tname, dir, name, AtFlags::empty())
+                    .map_err(|e| ctx("create hard link")(e.into()))?;
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                let (ft, dev) = match kind {
+                    EntryType::Fifo => (FileType::Fifo, rustix::fs::makedev(0, 0)),
+                    _ => {
+                        let header = entry.header();
+                        let major = header.device_major().ok().flatten().unwrap_or(0);
+                        let minor = header.device_minor().ok().flatten().unwrap_or(0);
+                        let ft = if kind == EntryType::Char {
+                            FileType::CharacterDevice
+                        } else {
+                            FileType::BlockDevice
+                        };
+                        (ft, rustix::fs::makedev(major, minor))
+                    }
+                };
+                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                rustix::fs::mknodat(dir, name, ft, Mode::empty(), dev)
+                    .map_err(|e| ctx("create device node")(e.into()))?;
+                set_at_meta(dir, name, &meta, true).map_err(ctx("set metadata of"))?;
+            }
+            other => {
+                return Err(LayerError::Unsupported {
+                    path: display,
+                    reason: format!("tar entry type {:?}", other.as_byte() as char),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets directory mtimes last, since creating their children changed them.
+    fn set_dir_times(&self) -> Result<(), LayerError> {
+        for (path, (secs, nsec)) in &self.dirs {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW;
+            let fd: OwnedFd = match resolve::open_in_root(self.root.as_fd(), path, flags) {
+                Ok(fd) => fd,
+                // Replaced by a later entry: nothing to date.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+                    ) =>
+                {
+                    continue;
+                }
+                Err(source) => {
+                    return Err(LayerError::Apply {
+                        op: "open",
+                        path: lossy(path),
+                        source,
+                    });
+                }
+            };
+            rustix::fs::futimens(&fd, &ops::timestamps(*secs, *nsec)).map_err(|e| {
+                LayerError::Apply {
+                    op: "set times of",
+                    path: lossy(path),
+                    source: e.into(),
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Path components of an entry: leading `/`, `.` and empty components dropped, `..` refused.
+fn clean_path(raw: &[u8]) -> Result<Vec<&[u8]>, LayerError> {
+    let comps = resolve::components(raw);
+    if comps.contains(&&b".."[..]) {
+        return Err(unsafe_path(raw, "a `..` component"));
+    }
+    Ok(comps)
+}
+
+fn read_meta(entry: &mut Entry<'_, impl Read>, display: &str) -> Result<Meta, LayerError> {
+    let bad = |source: io::Error| LayerError::Apply {
+        op: "read header of",
+        path: display.to_owned(),
+        source,
+    };
+    let header = entry.header();
+    let old = header.as_old();
+    let mode = numeric(&old.mode, header.mode().map(u64::from)).map_err(bad)? as u32 & 0o7777;
+    let id =
+        |v: u64| u32::try_from(v).map_err(|_| bad(io::Error::other("uid or gid out of range")));
+    let uid = id(numeric(&old.uid, header.uid()).map_err(bad)?)?;
+    let gid = id(numeric(&old.gid, header.gid()).map_err(bad)?)?;
+    let mtime = numeric(&old.mtime, header.mtime()).map_err(bad)?;
+    let mtime = i64::try_from(mtime).unwrap_or(i64::MAX);
+    let mut meta = Meta {
+        mode,
+        uid,
+        gid,
+        mtime: (mtime, 0),
+        xattrs: Vec::new(),
+    };
+    if let Some(records) = entry.pax_extensions().map_err(bad)? {
+        for record in records {
+            let record = record.map_err(bad)?;
+            let key = record.key_bytes();
+            if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                if !name.starts_with(OVL_PREFIX) {
+                    meta.xattrs
+                        .push((name.to_vec(), record.value_bytes().to_vec()));
+                }
+            } else if key == b"mtime"
+                && let Some(t) = parse_pax_time(record.value_bytes())
+            {
+                meta.mtime = t;
+            }
+        }
+    }
+    Ok(meta)
+}
+
+/// A parsed numeric header field, where an empty field (all NULs or spaces) reads as 0, as in
+/// Go's `archive/tar`.
+fn numeric(raw: &[u8], parsed: io::Result<u64>) -> io::Result<u64> {
+    if raw.iter().all(|b| *b == 0 || *b == b' ') {
+        return Ok(0);
+    }
+    parsed
+}
+
+/// Parses a PAX time (`1700000000.5`, `-1.25`) into seconds and nanoseconds.
+fn parse_pax_time(value: &[u8]) -> Option<(i64, i64)> {
+    let s = std::str::from_utf8(value).ok()?;
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let secs: i64 = int.parse().ok()?;
+    let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let nsec: i64 = digits.parse().ok()?;
+    if int.starts_with('-') && nsec > 0 {
+        return Some((secs - 1, 1_000_000_000 - nsec));
+    }
+    Some((secs, nsec))
+}
+
+fn link_name(entry: &Entry<'_, impl Read>, raw: &[u8]) -> Result<Vec<u8>, LayerError> {
+    match entry.link_name_bytes() {
+        Some(target) if !target.is_empty() => Ok(target.into_owned()),
+        _ => Err(unsafe_path(raw, "a link without a target")),
+    }
+}
+
+fn copy_data(entry: &mut impl Read, file: &mut File, buf: &mut [u8]) -> io::Result<()> {
+    loop {
+        let n = match entry.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        file.write_all(&buf[..n])?;
+    }
+}
+
+/// Owner, then mode (chown clears set-id bits), xattrs and optionally times, through an open fd.
+fn set_fd_meta(file: &File, meta: &Meta, times: bool) -> io::Result<()> {
+    rustix::fs::fchown(
+        file,
+        Some(rustix::fs::Uid::from_raw(meta.uid)),
+        Some(rustix::fs::Gid::from_raw(meta.gid)),
+    )?;
+    rustix::fs::fchmod(file, Mode::from_raw_mode(meta.mode))?;
+    for (key, value) in &meta.xattrs {
+        rustix::fs::fsetxattr(file, key.as_slice(), value.as_slice(), XattrFlags::empty())?;
+    }
+    if times {
+        rustix::fs::futimens(file, &ops::timestamps(meta.mtime.0, meta.mtime.1))?;
+    }
+    Ok(())
+}
+
+/// The same for an entry that cannot be opened (symlink, device, fifo), by name in `dir`.
+fn set_at_meta(dir: BorrowedFd<'_>, name: &[u8], meta: &Meta, chmod: bool) -> io::Result<()> {
+    resolve::chown_at(dir, name, meta.uid, meta.gid)?;
+    if chmod {
+        ops::chmod_at(dir, name, meta.mode)?;
+    }
+    for (key, value) in &meta.xattrs {
+        ops::set_xattr_at(dir, name, key, value)?;
+    }
+    ops::set_times_at(dir, name, meta.mtime.0, meta.mtime.1)
+}
+
+fn unsafe_path(path: &[u8], reason: &'static str) -> LayerError {
+    LayerError::UnsafePath {
+        path: lossy(path),
+        reason,
+    }
+}
+
+fn read_err(source: io::Error) -> LayerError {
+    LayerError::ReadStream { source }
+}

@@ -1,0 +1,38 @@
+//! kiln's state root: the content store (an OCI image layout), the snapshot store
+//! (overlay upper dirs), the cache index (SQLite), the image store (tags) and layer
+//! diff/apply.
+//!
+//! ```text
+//! $KILN_ROOT/
+//! ├── CACHEDIR.TAG
+//! ├── lock             shared by every kiln process, exclusive for prune
+//! ├── index-v1.db      cache index (SQLite, WAL)
+//! ├── content-v1/      OCI image layout: oci-layout, index.json, blobs/sha256/<hex>
+//! ├── snapshots-v1/    <id>/fs (overlay upper dir), <id>/work; new-* are being created
+//! ├── containers-v1/   writable layers of `kiln run` containers
+//! └── tmp-v1/          temp files, renamed into place when complete
+//! ```
+
+mod content;
+mod digest;
+mod error;
+mod export;
+mod images;
+mod import;
+pub mod index;
+pub mod layer;
+pub mod oci;
+mod reference;
+pub mod root;
+pub mod rootfs;
+mod snapshot;
+mod store;
+
+pub use content::{BlobWriter, ContentStore};
+pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
+pub use error::{CacheError, Result};
+pub use images::Image;
+pub use reference::normalize_reference;
+pub use root::{LockMode, StateRoot, default_root};
+pub use snapshot::{ActiveSnapshot, OverlayMount};
+pub use store::Store;

@@ -1,0 +1,183 @@
+//! The state root: where it is, its versioned folders, and the process lock.
+
+use crate::error::{CacheError, Result};
+use fs_err as fs;
+use rustix::fs::FlockOperation;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Environment variable that overrides the state root.
+pub const ENV_ROOT: &str = "KILN_ROOT";
+/// Environment variable: seconds `prune` waits for the exclusive lock (default 60).
+pub const ENV_LOCK_TIMEOUT: &str = "KILN_LOCK_TIMEOUT";
+
+const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by kiln.\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// The state root's location: `$KILN_ROOT`, else `/var/lib/kiln` as root, else
+/// `$XDG_DATA_HOME/kiln` (or `~/.local/share/kiln`).
+pub fn default_root() -> PathBuf {
+    if let Some(root) = std::env::var_os(ENV_ROOT).filter(|v| !v.is_empty()) {
+        return PathBuf::from(root);
+    }
+    if rustix::process::geteuid().is_root() {
+        return PathBuf::from("/var/lib/kiln");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("kiln")
+}
+
+/// How a process holds the state root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Builds, runs, listings: many at once.
+    Shared,
+    /// Prune: no other kiln process may use the root meanwhile.
+    Exclusive,
+}
+
+/// An opened state root with its versioned folders created and a lock held for the
+/// lifetime of this value.
+#[derive(Debug)]
+pub struct StateRoot {
+    path: PathBuf,
+    _lock: fs::File,
+}
+
+impl StateRoot {
+    /// Opens (creating if needed) the state root at `path` and takes the lock.
+    pub fn open(path: &Path, mode: LockMode) -> Result<Self> {
+        fs::create_dir_all(path)?;
+        let tag = path.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            write_atomic(path, &tag, CACHEDIR_TAG.as_bytes())?;
+        }
+        for dir in [
+            "content-v1/blobs/sha256",
+            "snapshots-v1",
+            "containers-v1",
+            "tmp-v1",
+        ] {
+            fs::create_dir_all(path.join(dir))?;
+        }
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.join("lock"))?;
+        take_lock(&lock, path, mode)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// The root folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The content store folder (an OCI image layout).
+    pub fn content_dir(&self) -> PathBuf {
+        self.path.join("content-v1")
+    }
+
+    /// The snapshot store folder.
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.path.join("snapshots-v1")
+    }
+
+    /// The folder of `kiln run` containers.
+    pub fn containers_dir(&self) -> PathBuf {
+        self.path.join("containers-v1")
+    }
+
+    /// The folder for temp files (same filesystem as everything else).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.path.join("tmp-v1")
+    }
+
+    /// The cache index database.
+    pub fn index_path(&self) -> PathBuf {
+        self.path.join("index-v1.db")
+    }
+}
+
+fn take_lock(file: &fs::File, path: &Path, mode: LockMode) -> Result<()> {
+    let try_op = match mode {
+        LockMode::Shared => FlockOperation::NonBlockingLockShared,
+        LockMode::Exclusive => FlockOperation::NonBlockingLockExclusive,
+    };
+    if rustix::fs::flock(file, try_op).is_ok() {
+        return Ok(());
+    }
+    let timeout = std::env::var(ENV_LOCK_TIMEOUT)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
+    eprintln!(
+        "Waiting for the lock on `{}`: another kiln process is using it ({ENV_LOCK_TIMEOUT}={timeout}s)",
+        path.display()
+    );
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    loop {
+        if rustix::fs::flock(file, try_op).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(CacheError::Locked {
+                path: path.to_path_buf(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes `data` to `dest` atomically: a temp file in `dir` (same filesystem), then rename.
+pub fn write_atomic(dir: &Path, dest: &Path, data: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!(".tmp-{}", crate::digest::random_id(8)));
+    fs::write(&tmp, data)?;
+    if let Err(e) = fs::rename(&tmp, dest) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_versioned_layout_and_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = StateRoot::open(dir.path(), LockMode::Shared).unwrap();
+        assert!(root.content_dir().join("blobs/sha256").is_dir());
+        assert!(root.snapshots_dir().is_dir());
+        let tag = std::fs::read_to_string(dir.path().join("CACHEDIR.TAG")).unwrap();
+        assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    }
+
+    #[test]
+    fn shared_locks_coexist_and_exclusive_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = StateRoot::open(dir.path(), LockMode::Shared).unwrap();
+        let _b = StateRoot::open(dir.path(), LockMode::Shared).unwrap();
+        // SAFETY of the test: set_var before spawning threads that read it.
+        unsafe { std::env::set_var(ENV_LOCK_TIMEOUT, "0") };
+        let err = StateRoot::open(dir.path(), LockMode::Exclusive).unwrap_err();
+        assert!(matches!(err, CacheError::Locked { .. }));
+    }
+}

@@ -1,0 +1,147 @@
+//! fd-relative operations on one entry of a directory: the final component of a path is never
+//! followed, so a symlink planted there is replaced or re-owned, never written through.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
+use rustix::io::Errno;
+
+/// What [`remove_existing`] found at the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Nothing was there.
+    None,
+    /// A non-directory was there and has been removed.
+    Removed,
+    /// A directory is there and has been kept (the caller asked to keep directories).
+    Dir,
+}
+
+/// Removes whatever is at `name` in `dir` so that a new entry can be created there.
+///
+/// Directories are kept when `keep_dirs` (a directory replacing a directory merges) and removed
+/// recursively otherwise.
+pub(crate) fn remove_existing(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    keep_dirs: bool,
+) -> io::Result<Existing> {
+    let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::NOENT) => return Ok(Existing::None),
+        Err(e) => return Err(e.into()),
+    };
+    if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+        if keep_dirs {
+            return Ok(Existing::Dir);
+        }
+        remove_all_at(dir, name)?;
+    } else {
+        rustix::fs::unlinkat(dir, name, AtFlags::empty())?;
+    }
+    Ok(Existing::Removed)
+}
+
+/// `rm -rf` of the directory `name` in `dir`, without following any symlink.
+pub(crate) fn remove_all_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+    let mut children = Vec::new();
+    for entry in rustix::fs::Dir::read_from(&fd)? {
+        let entry = entry?;
+        let child = entry.file_name().to_bytes();
+        if child != b"." && child != b".." {
+            children.push((child.to_vec(), entry.file_type()));
+        }
+    }
+    for (child, kind) in children {
+        let kind = match kind {
+            FileType::Unknown => {
+                let st = rustix::fs::statat(&fd, child.as_slice(), AtFlags::SYMLINK_NOFOLLOW)?;
+                FileType::from_raw_mode(st.st_mode)
+            }
+            k => k,
+        };
+        if kind == FileType::Directory {
+            remove_all_at(fd.as_fd(), &child)?;
+        } else {
+            rustix::fs::unlinkat(&fd, child.as_slice(), AtFlags::empty())?;
+        }
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+    Ok(())
+}
+
+/// Creates the regular file `name` in `dir` (`O_CREAT | O_EXCL | O_NOFOLLOW`), open for writing.
+pub(crate) fn create_file(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<std::fs::File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd: OwnedFd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Opens the directory `name` in `dir` without following a symlink, as an `O_PATH` fd.
+pub(crate) fn open_subdir(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(io::Error::from)
+}
+
+/// Opens the directory `name` in `dir` read-only (fchmod/fsetxattr need a non-`O_PATH` fd).
+pub(crate) fn open_subdir_rdonly(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(io::Error::from)
+}
+
+/// A timestamp as `Timestamps` with atime = mtime.
+pub(crate) fn timestamps(secs: i64, nsec: i64) -> Timestamps {
+    let t = Timespec {
+        tv_sec: secs,
+        tv_nsec: nsec,
+    };
+    Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
+}
+
+/// `utimensat(dir, name, {mtime, mtime}, AT_SYMLINK_NOFOLLOW)`.
+pub(crate) fn set_times_at(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    secs: i64,
+    nsec: i64,
+) -> io::Result<()> {
+    rustix::fs::utimensat(
+        dir,
+        name,
+        &timestamps(secs, nsec),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(io::Error::from)
+}
+
+/// `fchmodat(dir, name, mode)`; only for entries just created by the caller as non-symlinks.
+pub(crate) fn chmod_at(dir: BorrowedFd<'_>, name: &[u8], mode: u32) -> io::Result<()> {
+    rustix::fs::chmodat(
+        dir,
+        name,
+        Mode::from_raw_mode(mode & 0o7777),
+        AtFlags::empty(),
+    )
+    .map_err(io::Error::from)
+}
+
+/// Sets an xattr on `name` in `dir` without following it, even for symlinks and device nodes
+/// (which cannot be opened for `fsetxattr`): `lsetxattr("/proc/self/fd/<dir>/<name>")`. The magic
+/// link only stands for `dir`, an fd we resolved ourselves; `name` is a single component.
+pub(crate) fn set_xattr_at(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    key: &[u8],
+    value: &[u8],
+) -> io::Result<()> {
+    let mut path = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+    path.extend_from_slice(name);
+    rustix::fs::lsetxattr(path.as_slice(), key, value, rustix::fs::XattrFlags::empty())
+        .map_err(io::Error::from)
+}

@@ -1,0 +1,241 @@
+//! The snapshot store: filesystem states as overlay upper dirs, containerd-style.
+//!
+//! ```text
+//! snapshots-v1/
+//! ├── .empty/          an always-empty lower dir, for snapshots with no parent
+//! ├── new-<rand>/      being created; renamed to <id> before it is recorded
+//! └── <id>/
+//!     ├── fs/          the upper dir: this snapshot's diff against its parent
+//!     ├── work/        overlay's work dir, only while active
+//!     └── mnt/         where the root filesystem is mounted, only while active
+//! ```
+//! Lifecycle: [`Store::prepare`] gives an *active* snapshot on a parent;
+//! [`Store::commit`] makes it *committed* and immutable (metadata only, in the same
+//! transaction as the step's cache record); [`Store::abort`] removes it. Only committed
+//! snapshots are ever used as parents or cache hits, so a crash mid-step leaves only
+//! garbage that prune reclaims, never a half-written snapshot that gets reused.
+
+use crate::error::{CacheError, Result};
+use crate::index::{CacheRecord, SnapshotRow};
+use crate::store::Store;
+use fs_err as fs;
+use std::path::{Path, PathBuf};
+
+/// A writable snapshot being filled by one step.
+#[derive(Debug)]
+pub struct ActiveSnapshot {
+    id: String,
+    dir: PathBuf,
+    parent: Option<String>,
+}
+
+impl ActiveSnapshot {
+    /// The snapshot id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The upper dir that receives the changes.
+    pub fn fs_dir(&self) -> PathBuf {
+        self.dir.join("fs")
+    }
+
+    /// An empty folder to mount the snapshot's root filesystem on while it is active.
+    pub fn mount_dir(&self) -> PathBuf {
+        self.dir.join("mnt")
+    }
+
+    /// The parent snapshot.
+    pub fn parent(&self) -> Option<&str> {
+        self.parent.as_deref()
+    }
+}
+
+/// An overlay mount of a snapshot chain, with paths relative to `base_dir` so that
+/// long chains fit in the kernel's one-page mount-data limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayMount {
+    /// The folder the paths in `options` are relative to (the helper chdirs here).
+    pub base_dir: PathBuf,
+    /// `lowerdir=…`, `upperdir=…`, `workdir=…`.
+    pub options: Vec<String>,
+}
+
+impl Store {
+    /// Creates an active snapshot on top of the committed snapshot `parent`.
+    pub fn prepare(&self, parent: Option<&str>) -> Result<ActiveSnapshot> {
+        if let Some(p) = parent {
+            self.committed_snapshot(p)?;
+        }
+        let snapshots = self.root().snapshots_dir();
+        let id = crate::digest::random_id(8);
+        let tmp = snapshots.join(format!("new-{id}"));
+        fs::create_dir_all(tmp.join("fs"))?;
+        fs::create_dir(tmp.join("work"))?;
+        fs::create_dir(tmp.join("mnt"))?;
+        let dir = snapshots.join(&id);
+        fs::rename(&tmp, &dir)?;
+        self.index()
+            .insert_active_snapshot(&id, parent, crate::root::unix_now())?;
+        Ok(ActiveSnapshot {
+            id,
+            dir,
+            parent: parent.map(str::to_string),
+        })
+    }
+
+    /// Commits an active snapshot together with the cache record of the step that
+    /// produced it; returns its row.
+    pub fn commit(
+        &self,
+        active: ActiveSnapshot,
+        record: Option<&CacheRecord>,
+    ) -> Result<SnapshotRow> {
+        for scratch in [active.dir.join("work"), active.mount_dir()] {
+            if scratch.exists() {
+                fs::remove_dir_all(&scratch)?;
+            }
+        }
+        let (size, entries) = dir_usage(&active.fs_dir())?;
+        self.index()
+            .commit_snapshot(&active.id, size, entries == 0, record)?;
+        self.committed_snapshot(&active.id)
+    }
+
+    /// Removes an active snapshot whose step failed.
+    pub fn abort(&self, active: ActiveSnapshot) -> Result<()> {
+        fs::remove_dir_all(&active.dir)?;
+        self.index().delete_snapshot(&active.id)
+    }
+
+    /// The row of a committed snapshot, or an error naming it.
+    pub fn committed_snapshot(&self, id: &str) -> Result<SnapshotRow> {
+        match self.index().snapshot(id)? {
+            Some(row) if row.committed => Ok(row),
+            Some(_) => Err(CacheError::Snapshot {
+                id: id.into(),
+                reason: "not committed".into(),
+            }),
+            None => Err(CacheError::Snapshot {
+                id: id.into(),
+                reason: "unknown".into(),
+            }),
+        }
+    }
+
+    /// The chain from `id` down to its root, `id` first.
+    pub fn snapshot_chain(&self, id: &str) -> Result<Vec<SnapshotRow>> {
+        let mut chain = Vec::new();
+        let mut next = Some(id.to_string());
+        while let Some(id) = next {
+            let row = self.committed_snapshot(&id)?;
+            next = row.parent.clone();
+            chain.push(row);
+        }
+        Ok(chain)
+    }
+
+    /// The overlay mount for a writable upper dir `upper` (with its work dir) over the
+    /// committed snapshot `parent`.
+    pub fn overlay_mount(
+        &self,
+        parent: Option<&str>,
+        upper: &Path,
+        work: &Path,
+    ) -> Result<OverlayMount> {
+        let base_dir = self.root().snapshots_dir();
+        let mut lowers: Vec<String> = match parent {
+            Some(p) => self
+                .snapshot_chain(p)?
+                .into_iter()
+                .filter(|s| !s.empty)
+                .map(|s| format!("{}/fs", s.id))
+                .collect(),
+            None => Vec::new(),
+        };
+        if lowers.is_empty() {
+            fs::create_dir_all(base_dir.join(".empty"))?;
+            lowers.push(".empty".into());
+        }
+        Ok(OverlayMount {
+            options: vec![
+                // Upper dirs must be self-contained diffs: no redirects, no metacopy.
+                "index=off".into(),
+                "redirect_dir=off".into(),
+                "metacopy=off".into(),
+                format!("lowerdir={}", lowers.join(":")),
+                format!("upperdir={}", upper.display()),
+                format!("workdir={}", work.display()),
+            ],
+            base_dir,
+        })
+    }
+
+    /// The overlay mount of an active snapshot over its parent chain.
+    pub fn active_mount(&self, active: &ActiveSnapshot) -> Result<OverlayMount> {
+        self.overlay_mount(
+            active.parent(),
+            Path::new(&format!("{}/fs", active.id)),
+            Path::new(&format!("{}/work", active.id)),
+        )
+    }
+}
+
+/// Bytes and entry count below `dir` (not counting `dir` itself).
+fn dir_usage(dir: &Path) -> Result<(u64, u64)> {
+    let mut size = 0;
+    let mut entries = 0;
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry
+            .map_err(|e| std::io::Error::other(format!("walking `{}`: {e}", dir.display())))?;
+        entries += 1;
+        if entry.file_type().is_file() {
+            size += entry
+                .metadata()
+                .map_err(|e| {
+                    std::io::Error::other(format!("stat `{}`: {e}", entry.path().display()))
+                })?
+                .len();
+        }
+    }
+    Ok((size, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::root::LockMode;
+    use crate::store::Store;
+
+    #[test]
+    fn prepare_commit_chain_and_mount_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), LockMode::Shared).unwrap();
+        let a = store.prepare(None).unwrap();
+        std::fs::write(a.fs_dir().join("f"), b"x").unwrap();
+        let a_id = a.id().to_string();
+        let row = store.commit(a, None).unwrap();
+        assert!(row.committed && !row.empty && row.size == 1);
+
+        let b = store.prepare(Some(&a_id)).unwrap();
+        let b_id = b.id().to_string();
+        store.commit(b, None).unwrap();
+        let c = store.prepare(Some(&b_id)).unwrap();
+        let mount = store.active_mount(&c).unwrap();
+        // The empty snapshot b adds no lower dir.
+        assert_eq!(mount.options[3], format!("lowerdir={a_id}/fs"));
+        assert_eq!(mount.options[4], format!("upperdir={}/fs", c.id()));
+        assert_eq!(store.snapshot_chain(&b_id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn aborted_and_active_snapshots_cannot_be_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), LockMode::Shared).unwrap();
+        let a = store.prepare(None).unwrap();
+        let id = a.id().to_string();
+        assert!(store.prepare(Some(&id)).is_err());
+        store.abort(a).unwrap();
+        assert!(store.prepare(Some(&id)).is_err());
+        assert!(!store.root().snapshots_dir().join(&id).exists());
+    }
+}

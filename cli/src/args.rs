@@ -1,0 +1,116 @@
+//! The command line, declared with clap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// kiln: build container images from Dockerfiles, and run them.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// State root (images, layers, cache)
+    #[arg(long, global = true, env = "KILN_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
+    /// Run a command in a new container from an image
+    Run(RunArgs),
+    /// Import a rootfs tarball as a one-layer image
+    Import(ImportArgs),
+    /// List images
+    Images,
+    /// Inspect the build cache
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Network of RUN steps and containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Network {
+    /// Same as host
+    Default,
+    /// Share the host's network
+    Host,
+    /// Only a loopback interface
+    None,
+}
+
+/// How build progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// Plain for now (a live terminal view is not implemented yet)
+    Auto,
+    /// One line per event, for logs and CI
+    Plain,
+    /// Live terminal view (not supported yet)
+    Tty,
+    /// JSON events (not supported yet)
+    Rawjson,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Name and optionally a tag (`name:tag`); may be repeated
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Path of the Dockerfile (default: `CONTEXT/Dockerfile`)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Set a build-time variable (`KEY=VALUE`, or `KEY` to take it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Do not use the cache: run every step
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Network for RUN steps
+    #[arg(long, value_enum, default_value_t = Network::Default)]
+    pub network: Network,
+    /// Progress output
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    /// The build context folder
+    pub context: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container's writable layer when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Set an environment variable (`KEY=VALUE`, or `KEY` to take it from the environment)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User (`name|uid[:group|gid]`)
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Network of the container
+    #[arg(long, value_enum, default_value_t = Network::Default)]
+    pub network: Network,
+    /// The image to run
+    pub image: String,
+    /// Command and arguments (default: the image's CMD)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A rootfs tarball (plain or gzip)
+    pub tarball: PathBuf,
+    /// Image name, `name[:tag]`
+    pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List the cache records: one per cached step
+    Ls,
+}

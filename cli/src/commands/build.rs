@@ -1,0 +1,97 @@
+//! `kiln build`.
+
+use crate::args::{BuildArgs, Progress};
+use crate::error::{CliError, build_error, parse_errors};
+use crate::progress::PlainReporter;
+use kiln_cache::{LockMode, Store, normalize_reference};
+use kiln_executor::Sandbox;
+use kiln_solver::{BuildOptions, BuildRequest, build};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
+    if matches!(args.progress, Progress::Tty | Progress::Rawjson) {
+        return Err(CliError::user(
+            "`--progress tty` and `--progress rawjson` are not supported yet: use `plain` or `auto`",
+        ));
+    }
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let display = file.display().to_string();
+    let bytes = fs_err::read(&file).map_err(|e| CliError::user(format!("{e}")))?;
+    let source = String::from_utf8(bytes)
+        .map_err(|_| CliError::user(format!("`{display}` is not valid UTF-8")))?;
+    let dockerfile = kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e))?;
+    for warning in &dockerfile.warnings {
+        eprintln!("{warning}");
+    }
+    for tag in &args.tags {
+        normalize_reference(tag)?;
+    }
+    let build_args = parse_build_args(&args.build_args)?;
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => Some(v.parse::<i64>().map_err(|_| {
+            CliError::user(format!(
+                "SOURCE_DATE_EPOCH must be a number of seconds, not `{v}`"
+            ))
+        })?),
+        _ => None,
+    };
+    let runtime = crate::engine_runtime()?;
+    let store = Arc::new(Store::open(root, LockMode::Shared)?);
+    let sandbox = Arc::new(Sandbox::new(std::env::current_exe()?));
+    let request = BuildRequest {
+        dockerfile,
+        context: args.context.clone(),
+        options: BuildOptions {
+            build_args,
+            network: args.network.into(),
+            target: None,
+        },
+        tags: args.tags.clone(),
+        no_cache: args.no_cache,
+        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        source_date_epoch,
+    };
+    let outcome = runtime
+        .block_on(build(
+            store,
+            sandbox,
+            Arc::new(PlainReporter::default()),
+            request,
+        ))
+        .map_err(|e| build_error(&e, &display, &source))?;
+    if !outcome.unused_build_args.is_empty() {
+        eprintln!(
+            "warning: one or more build args were not consumed: [{}]",
+            outcome.unused_build_args.join(" ")
+        );
+    }
+    eprintln!("writing image {} done", outcome.image.config_digest);
+    for tag in &args.tags {
+        eprintln!("naming to {} done", normalize_reference(tag)?);
+    }
+    Ok(0)
+}
+
+/// `K=V` pairs; a bare `K` takes its value from the environment (and is skipped if unset).
+fn parse_build_args(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for arg in raw {
+        match arg.split_once('=') {
+            Some(("", _)) => return Err(CliError::user(format!("invalid build arg `{arg}`"))),
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None => {
+                if let Ok(v) = std::env::var(arg) {
+                    out.insert(arg.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,67 @@
+//! One module per `kiln` command.
+
+pub mod build;
+pub mod cache;
+pub mod images;
+pub mod import;
+pub mod run;
+
+use crate::args::Network;
+use kiln_executor::NetworkMode;
+
+impl From<Network> for NetworkMode {
+    fn from(n: Network) -> Self {
+        match n {
+            Network::Default | Network::Host => NetworkMode::Host,
+            Network::None => NetworkMode::None,
+        }
+    }
+}
+
+/// Docker-style human sizes: 1.23MB (decimal units).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{value:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+            + UNITS[unit]
+    }
+}
+
+/// Docker-style ages: "3 minutes ago".
+pub fn human_age(unix_seconds: i64) -> String {
+    let secs = (kiln_cache::root::unix_now() - unix_seconds).max(0);
+    let (n, unit) = match secs {
+        0..60 => (secs, "second"),
+        60..3600 => (secs / 60, "minute"),
+        3600..86400 => (secs / 3600, "hour"),
+        _ => (secs / 86400, "day"),
+    };
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1_234_000), "1.234MB");
+        assert_eq!(human_size(2_000), "2kB");
+    }
+}

@@ -1,0 +1,131 @@
+//! The CLI's errors: how they are shown and which exit code they give
+//! (0 success, 1 build or user error, 2 internal error).
+
+use kiln_parser::{Diagnostic, ParseErrors, Severity, Span};
+use kiln_solver::SolveError;
+use std::fmt::Write as _;
+
+/// An error that ends a kiln command.
+#[derive(Debug)]
+pub enum CliError {
+    /// A user or build error, already rendered.
+    User(String),
+    /// Something went wrong inside kiln or the machine, already rendered.
+    Internal(String),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::User(_) => 1,
+            Self::Internal(_) => 2,
+        }
+    }
+
+    /// The text printed on stderr.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::User(m) | Self::Internal(m) => m,
+        }
+    }
+
+    /// A user error with a plain message.
+    pub fn user(message: impl Into<String>) -> Self {
+        Self::User(format!("error: {}", message.into()))
+    }
+}
+
+/// `error: …` plus one `Caused by:` line per source.
+pub fn render_chain(e: &dyn std::error::Error) -> String {
+    let mut text = format!("error: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        let _ = write!(text, "\n  Caused by: {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// Whether a store error is the user's to fix (a name, a missing image, a lock).
+fn is_user_cache_error(e: &kiln_cache::CacheError) -> bool {
+    use kiln_cache::CacheError as E;
+    matches!(
+        e,
+        E::ImageNotFound(_) | E::InvalidReference { .. } | E::Locked { .. }
+    )
+}
+
+impl From<kiln_cache::CacheError> for CliError {
+    fn from(e: kiln_cache::CacheError) -> Self {
+        if is_user_cache_error(&e) {
+            Self::User(render_chain(&e))
+        } else {
+            Self::Internal(render_chain(&e))
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Internal(render_chain(&e))
+    }
+}
+
+/// Renders parse errors (every diagnostic, with its source line).
+pub fn parse_errors(e: &ParseErrors) -> CliError {
+    CliError::User(e.to_string())
+}
+
+/// Renders a build error, pointing into the Dockerfile where it has a location.
+pub fn build_error(e: &SolveError, file: &str, source: &str) -> CliError {
+    let mut text = String::new();
+    match e {
+        SolveError::RunFailed {
+            step, output_tail, ..
+        } => {
+            let _ = writeln!(text, "error: {step}: {e}");
+            if !output_tail.is_empty() {
+                let _ = writeln!(text, "output (last lines):");
+                for line in output_tail.lines() {
+                    let _ = writeln!(text, "  {line}");
+                }
+            }
+        }
+        _ => {
+            let _ = writeln!(text, "{}", render_chain(e));
+        }
+    }
+    if let Some(span) = e.span() {
+        let _ = write!(text, "{}", snippet(file, source, span, "failed here"));
+    }
+    let text = text.trim_end().to_string();
+    match e {
+        SolveError::Cache(inner) if !is_user_cache_error(inner) => CliError::Internal(text),
+        SolveError::Io(_) => CliError::Internal(text),
+        _ => CliError::User(text),
+    }
+}
+
+/// `file:line:col` with the source line and a marker, as the parser renders it.
+fn snippet(file: &str, source: &str, span: Span, message: &str) -> String {
+    let source_line = source
+        .lines()
+        .nth(span.line.saturating_sub(1))
+        .unwrap_or_default()
+        .to_string();
+    let len = span.len.min(
+        source_line
+            .len()
+            .saturating_sub(span.column.saturating_sub(1)),
+    );
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_string(),
+        span: Span { len, ..span },
+        message: message.to_string(),
+        help: None,
+        source_line,
+    }
+    .to_string()
+}

@@ -1,0 +1,58 @@
+//! The `kiln` binary: parses the command line and dispatches to one small module per
+//! command. Every behaviour lives in the library crates.
+//!
+//! **Architecture Invariant:** the CLI holds no build logic; it turns arguments into
+//! requests, draws progress and renders errors.
+
+mod args;
+mod commands;
+mod error;
+mod progress;
+
+use args::{Cli, Command};
+use clap::Parser;
+use error::CliError;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // The sandbox helper is this same binary, re-executed by the engine.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == kiln_executor::HELPER_ARG)
+    {
+        let code = kiln_executor::helper_main();
+        return ExitCode::from(u8::try_from(code).unwrap_or(255));
+    }
+    let cli = Cli::parse();
+    let root = cli.root.clone().unwrap_or_else(kiln_cache::default_root);
+    let result = match cli.command {
+        Command::Build(args) => commands::build::run(&root, args),
+        Command::Run(args) => commands::run::run(&root, args),
+        Command::Import(args) => commands::import::run(&root, args),
+        Command::Images => commands::images::run(&root),
+        Command::Cache(cmd) => commands::cache::run(&root, cmd),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{}", e.message());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Commands that mount or start sandboxes need root, a private mount namespace
+/// (entered while still single-threaded) and then a tokio runtime.
+pub(crate) fn engine_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    if !rustix::process::geteuid().is_root() {
+        return Err(CliError::user(
+            "kiln must run as root (rootless builds are not supported yet)",
+        ));
+    }
+    kiln_executor::enter_private_mount_namespace()
+        .map_err(|e| CliError::Internal(error::render_chain(&e)))?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::from)
+}

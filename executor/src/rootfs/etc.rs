@@ -1,0 +1,114 @@
+//! /etc/hosts and /etc/resolv.conf: written to a private, detached tmpfs and bind-mounted
+//! over the (possibly stub) files of the rootfs, so RUN steps never change them in a layer.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::fs::{Mode, OFlags, openat};
+use rustix::mount::{
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, OpenTreeFlags, fsconfig_create,
+    fsconfig_set_string, fsmount, fsopen, move_mount, open_tree,
+};
+
+use super::resolve::open_in_root;
+use crate::protocol::{Failure, StepContext};
+use crate::spec::NetworkMode;
+
+/// Largest host resolv.conf copied.
+const MAX_RESOLV_CONF: u64 = 1 << 20;
+
+/// The content of the container's /etc/hosts.
+pub(crate) fn hosts_file(hostname: &str) -> String {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+         fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    if !hostname.is_empty() && hostname != "localhost" {
+        s.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    s
+}
+
+/// The content of the container's /etc/resolv.conf: the host's for host networking (read before
+/// `pivot_root`), empty without a network.
+pub(crate) fn resolv_conf(network: NetworkMode) -> Result<Vec<u8>, Failure> {
+    if network == NetworkMode::None {
+        return Ok(Vec::new());
+    }
+    let mut bytes = Vec::new();
+    match fs_err::File::open("/etc/resolv.conf") {
+        Ok(f) => {
+            f.take(MAX_RESOLV_CONF)
+                .read_to_end(&mut bytes)
+                .step(|| "read the host /etc/resolv.conf")?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).step(|| "open the host /etc/resolv.conf"),
+    }
+    Ok(bytes)
+}
+
+/// Writes the files to a detached tmpfs and binds each over its path in the rootfs (which must
+/// exist: the helper creates stubs).
+pub(crate) fn mount_etc_files(
+    root: BorrowedFd<'_>,
+    hostname: &str,
+    network: NetworkMode,
+) -> Result<(), Failure> {
+    let resolv = resolv_conf(network)?;
+    let fs = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC).step(|| "open a tmpfs for /etc files")?;
+    fsconfig_set_string(&fs, "mode", "0755").step(|| "configure the tmpfs for /etc files")?;
+    fsconfig_set_string(&fs, "size", "1m").step(|| "configure the tmpfs for /etc files")?;
+    fsconfig_create(&fs).step(|| "create the tmpfs for /etc files")?;
+    let attrs = MountAttrFlags::MOUNT_ATTR_NOSUID
+        | MountAttrFlags::MOUNT_ATTR_NODEV
+        | MountAttrFlags::MOUNT_ATTR_NOEXEC;
+    let tmp = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)
+        .step(|| "mount the tmpfs for /etc files")?;
+
+    let hosts = hosts_file(hostname);
+    let files: [(&str, &[u8]); 2] = [("hosts", hosts.as_bytes()), ("resolv.conf", &resolv)];
+    for (name, content) in files {
+        let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC;
+        let fd = openat(&tmp, name, flags, Mode::from_raw_mode(0o644))
+            .step(|| format!("create {name} in the tmpfs"))?;
+        std::fs::File::from(fd)
+            .write_all(content)
+            .step(|| format!("write {name} in the tmpfs"))?;
+        bind_file(root, tmp.as_fd(), name)?;
+    }
+    Ok(())
+}
+
+/// Binds `name` of the detached tmpfs over /etc/`name` of the rootfs.
+fn bind_file(root: BorrowedFd<'_>, tmp: BorrowedFd<'_>, name: &str) -> Result<(), Failure> {
+    let path = format!("/etc/{name}");
+    let target = open_in_root(root, &path).step(|| format!("open {path} in the rootfs"))?;
+    let tree = open_tree(
+        tmp,
+        name,
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    )
+    .step(|| format!("clone {name} of the tmpfs"))?;
+    let how = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
+    move_mount(&tree, "", &target, "", how).step(|| format!("bind {path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_has_localhost_and_hostname() {
+        let h = hosts_file("builder");
+        assert!(h.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
+        assert!(h.ends_with("127.0.1.1\tbuilder\n"));
+        assert!(!hosts_file("").contains("127.0.1.1"));
+    }
+
+    #[test]
+    fn no_network_has_empty_resolv_conf() -> Result<(), Failure> {
+        assert!(resolv_conf(NetworkMode::None)?.is_empty());
+        Ok(())
+    }
+}

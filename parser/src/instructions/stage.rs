@@ -1,0 +1,62 @@
+//! `FROM [--platform=…] image [AS name]`: the start of a build stage.
+
+use crate::ast::Stage;
+use crate::node::Node;
+use crate::words::split_whitespace;
+
+use super::InstrError;
+use super::flags::read_flags;
+
+/// Types a `FROM` node into an empty [`Stage`].
+pub(super) fn from(node: &Node) -> Result<Stage, InstrError> {
+    let flags = read_flags(node, &["platform"], &[])?;
+    let args = split_whitespace(&node.rest);
+    let (base, name) = match args.as_slice() {
+        [base] => (base.clone(), None),
+        [base, as_word, name] if as_word.eq_ignore_ascii_case("as") => {
+            let name = name.to_ascii_lowercase();
+            if !is_valid_stage_name(&name) {
+                return Err(InstrError::new(
+                    node.rest_span,
+                    format!(
+                        "invalid name for build stage: {name:?}, name can't start with a number or contain symbols"
+                    ),
+                ));
+            }
+            (base.clone(), Some(name))
+        }
+        _ => {
+            return Err(InstrError::new(
+                node.span,
+                "FROM requires either one or three arguments",
+            ));
+        }
+    };
+    Ok(Stage {
+        name,
+        base,
+        platform: flags.get("platform"),
+        span: node.span,
+        instructions: Vec::new(),
+    })
+}
+
+/// BuildKit's rule for stage names: `[a-z][a-z0-9-_.]*` (after lowercasing).
+fn is_valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_names() {
+        assert!(is_valid_stage_name("build-1.x_y"));
+        assert!(!is_valid_stage_name("1build"));
+        assert!(!is_valid_stage_name("a$b"));
+        assert!(!is_valid_stage_name(""));
+    }
+}

@@ -1,0 +1,42 @@
+//! kiln's Dockerfile parser.
+//!
+//! Two layers, like BuildKit's `parser/` → `instructions/`:
+//!
+//! 1. [`syntax`]: a pest grammar (`dockerfile.pest`) for the line structure:
+//!    parser directives, comments, continuations, the escape character,
+//!    builder flags. It yields untyped [`node::Node`]s with spans.
+//! 2. `instructions`: types each node (FROM, RUN, COPY…) and groups them into
+//!    [`Stage`]s of a [`Dockerfile`].
+//!
+//! [`shell`] expands variables in words; the parser itself never expands.
+//!
+//! **Architecture Invariant:** the parser never executes, expands or reads
+//! anything beyond the text it is given, and never panics on any input.
+
+pub mod ast;
+pub mod diagnostic;
+mod instructions;
+pub mod node;
+pub mod shell;
+pub mod syntax;
+pub mod words;
+
+#[cfg(test)]
+mod tests;
+
+pub use ast::{
+    ArgDecl, CommandForm, Copy, Directive, Dockerfile, Instruction, InstructionKind, KeyValue, Run,
+    Stage,
+};
+pub use diagnostic::{Diagnostic, ParseErrors, Severity, Span};
+pub use shell::{ExpandError, expand_word, expand_words};
+
+/// Parses a Dockerfile. `file` names it in diagnostics (e.g. `Dockerfile`).
+///
+/// Returns every error found (and the warnings so far) when any instruction
+/// is broken; on success, warnings are in [`Dockerfile::warnings`].
+pub fn parse(source: &str, file: &str) -> Result<Dockerfile, ParseErrors> {
+    let index = diagnostic::LineIndex::new(source);
+    let tree = syntax::parse_nodes(source, file);
+    instructions::build(tree, &index, file)
+}

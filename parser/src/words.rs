@@ -1,0 +1,161 @@
+//! How instruction arguments are split, as BuildKit's line parser does it:
+//! JSON (exec) form, whitespace splitting, and quote-aware word splitting.
+
+/// The result of reading an argument text as a JSON array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonArgs {
+    /// Not a JSON array: use the text in shell form.
+    NotJson,
+    /// A JSON array of strings.
+    Strings(Vec<String>),
+    /// A JSON array with a non-string element: an error, no shell fallback.
+    NotAllStrings,
+}
+
+/// The message for [`JsonArgs::NotAllStrings`].
+pub const NOT_ALL_STRINGS: &str =
+    "when using JSON array syntax, arrays must be comprised of strings only";
+
+/// Reads `rest` as a JSON array if it is one (it must start with `[` and be
+/// entirely valid JSON; anything else is shell form).
+pub fn json_args(rest: &str) -> JsonArgs {
+    let rest = rest.trim_start();
+    if !rest.starts_with('[') {
+        return JsonArgs::NotJson;
+    }
+    match serde_json::from_str::<serde_json::Value>(rest) {
+        Ok(serde_json::Value::Array(items)) => {
+            let mut strings = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    serde_json::Value::String(s) => strings.push(s),
+                    _ => return JsonArgs::NotAllStrings,
+                }
+            }
+            JsonArgs::Strings(strings)
+        }
+        _ => JsonArgs::NotJson,
+    }
+}
+
+/// BuildKit's separator set for plain splitting: space, TAB, VT, FF, CR.
+pub fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\u{0B}' | '\u{0C}' | '\r')
+}
+
+/// Splits on runs of separators (no quote handling), dropping empty pieces.
+pub fn split_whitespace(rest: &str) -> Vec<String> {
+    rest.split(is_separator)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Splits `rest` at the first run of separators into two parts.
+pub fn split_once_whitespace(rest: &str) -> Option<(&str, &str)> {
+    let at = rest.find(is_separator)?;
+    let (head, tail) = rest.split_at(at);
+    Some((head, tail.trim_start_matches(is_separator)))
+}
+
+/// Splits ARG/ENV/LABEL arguments into words at unquoted Unicode whitespace.
+/// Quotes and escape characters stay in the words (`a="x y"` is one word);
+/// an escape character at the very end is dropped.
+pub fn split_words(rest: &str, escape: char) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    // A quoted empty string ("") still makes a word.
+    let mut blank_ok = false;
+    let mut quote: Option<char> = None;
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            None if c.is_whitespace() => {
+                if blank_ok || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                blank_ok = false;
+            }
+            None => {
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                    blank_ok = true;
+                }
+                if c == escape {
+                    if let Some(next) = chars.next() {
+                        word.push(c);
+                        word.push(next);
+                    }
+                    continue;
+                }
+                word.push(c);
+            }
+            Some(q) => {
+                if c == escape && q != '\'' {
+                    match chars.next() {
+                        Some(next) => {
+                            word.push(c);
+                            word.push(next);
+                        }
+                        None => quote = None,
+                    }
+                    continue;
+                }
+                if c == q {
+                    quote = None;
+                }
+                word.push(c);
+            }
+        }
+    }
+    if blank_ok || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_form_and_fallbacks() {
+        assert_eq!(
+            json_args(r#"["/app/greet.sh", "a\"b"]"#),
+            JsonArgs::Strings(vec!["/app/greet.sh".into(), "a\"b".into()])
+        );
+        assert_eq!(json_args("[]"), JsonArgs::Strings(vec![]));
+        // Broken JSON is shell form, never an error.
+        assert_eq!(json_args("[\"a\", 'b']"), JsonArgs::NotJson);
+        assert_eq!(json_args("[\"a\""), JsonArgs::NotJson);
+        assert_eq!(json_args("[\"a\"] trailing"), JsonArgs::NotJson);
+        assert_eq!(json_args("echo [a]"), JsonArgs::NotJson);
+        assert_eq!(json_args("[\"a\", [\"b\"]]"), JsonArgs::NotAllStrings);
+        assert_eq!(json_args("[1]"), JsonArgs::NotAllStrings);
+    }
+
+    #[test]
+    fn words_keep_quotes_and_escapes() {
+        let cases: &[(&str, &[&str])] = &[
+            ("foo", &["foo"]),
+            ("foo bar", &["foo", "bar"]),
+            ("foo\\ bar", &["foo\\ bar"]),
+            ("foo bar 'abc xyz'", &["foo", "bar", "'abc xyz'"]),
+            ("a=\"x \\\" y\" b=''", &["a=\"x \\\" y\"", "b=''"]),
+            ("föo bàr \"âbc xÿz\"", &["föo", "bàr", "\"âbc xÿz\""]),
+            ("a\\", &["a"]),
+            ("  ", &[]),
+        ];
+        for (input, expect) in cases {
+            assert_eq!(split_words(input, '\\'), *expect, "input {input:?}");
+        }
+        assert_eq!(split_words("a` b", '`'), ["a` b"]);
+    }
+
+    #[test]
+    fn plain_splitting() {
+        assert_eq!(split_whitespace(" a\t b  c "), ["a", "b", "c"]);
+        assert_eq!(split_once_whitespace("k  v w"), Some(("k", "v w")));
+        assert_eq!(split_once_whitespace("k"), None);
+    }
+}

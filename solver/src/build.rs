@@ -1,0 +1,100 @@
+//! One build, end to end: lower, solve, write the image.
+
+use crate::context::BuildContext;
+use crate::error::Result;
+use crate::lower::{BuildOptions, lower};
+use crate::progress::Reporter;
+use crate::run::Solver;
+use kiln_cache::Store;
+use kiln_cache::index::ImageRow;
+use kiln_cache::oci::{History, rfc3339};
+use kiln_executor::Sandbox;
+use kiln_parser::Dockerfile;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything a build needs besides the store and the sandbox.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub dockerfile: Dockerfile,
+    /// The build context folder.
+    pub context: PathBuf,
+    pub options: BuildOptions,
+    /// Names to tag the image with (`-t`).
+    pub tags: Vec<String>,
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// Vertices run at once.
+    pub jobs: usize,
+    /// `SOURCE_DATE_EPOCH`: the time written in the image instead of the build's.
+    pub source_date_epoch: Option<i64>,
+}
+
+/// What a build produced.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    pub image: ImageRow,
+    /// `--build-arg`s no ARG consumed.
+    pub unused_build_args: Vec<String>,
+}
+
+/// Runs a build and writes its image into the store.
+pub async fn build(
+    store: Arc<Store>,
+    sandbox: Arc<Sandbox>,
+    reporter: Arc<dyn Reporter>,
+    request: BuildRequest,
+) -> Result<BuildOutcome> {
+    let context = Arc::new(BuildContext::new(&request.context)?);
+    let plan = lower(&request.dockerfile, &store, &request.options)?;
+    let graph = Arc::new(plan.graph);
+    let solver = Solver {
+        store: store.clone(),
+        sandbox,
+        context,
+        reporter,
+        no_cache: request.no_cache,
+        jobs: request.jobs,
+    };
+    let results = match plan.target {
+        Some(target) => solver.solve(graph.clone(), target).await?,
+        None => Default::default(),
+    };
+    let mut config = plan.config;
+    // Times come from the cache records, so a fully cached rebuild writes the same
+    // config, and so the same image id.
+    let mut time = config
+        .created
+        .as_deref()
+        .and_then(kiln_cache::oci::parse_rfc3339)
+        .unwrap_or(0);
+    for step in &plan.steps {
+        let result = step.node.and_then(|n| results.get(&n));
+        if let Some(r) = result {
+            time = time.max(r.created);
+        }
+        let when = request.source_date_epoch.unwrap_or(time);
+        config.history.push(History {
+            created: Some(rfc3339(when)),
+            created_by: Some(step.created_by.clone()),
+            comment: Some("kiln.dockerfile.v0".into()),
+            empty_layer: result.is_none_or(|r| r.empty),
+        });
+    }
+    let created = request.source_date_epoch.unwrap_or(time);
+    config.created = Some(rfc3339(created));
+    let top = plan
+        .target
+        .and_then(|t| results.get(&t))
+        .and_then(|r| r.snapshot.clone());
+    let tags = request.tags.clone();
+    let image = tokio::task::spawn_blocking(move || {
+        store.write_image(config, top.as_deref(), &tags, created)
+    })
+    .await
+    .map_err(|e| crate::SolveError::Io(std::io::Error::other(e)))??;
+    Ok(BuildOutcome {
+        image,
+        unused_build_args: plan.unused_build_args,
+    })
+}

@@ -1,0 +1,331 @@
+//! The build context: resolving COPY sources inside it and hashing their content.
+//!
+//! File contents are hashed once and remembered in the index's stat cache by
+//! (device, inode, size, mtime, ctime, mode): a rebuild with no change stats every
+//! file and reads none, and `touch` alone changes no cache key.
+
+use crate::error::{Result, SolveError};
+use kiln_cache::index::Index;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+/// A build context folder on the host.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    root: PathBuf,
+}
+
+/// One COPY source, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Path relative to the context root, `/`-separated, no `.` or `..`.
+    pub rel: String,
+    /// Host path.
+    pub path: PathBuf,
+}
+
+impl BuildContext {
+    /// The context at `root` (made absolute, symlinks resolved).
+    pub fn new(root: &Path) -> Result<Self> {
+        let root = fs_err::canonicalize(root)?;
+        Ok(Self { root })
+    }
+
+    /// The context folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn context_error(&self, message: String) -> SolveError {
+        SolveError::Context {
+            path: self.root.display().to_string(),
+            message,
+        }
+    }
+
+    /// Resolves COPY source patterns (Go `filepath.Match` wildcards per segment) to
+    /// existing paths inside the context, sorted and deduplicated.
+    pub fn resolve(&self, patterns: &[String]) -> Result<Vec<Source>> {
+        let mut out = Vec::new();
+        for pattern in patterns {
+            let rel = clean_relative(pattern).ok_or_else(|| {
+                self.context_error(format!(
+                    "forbidden path outside the build context: {pattern}"
+                ))
+            })?;
+            let mut matches = vec![String::new()];
+            for segment in rel.split('/').filter(|s| !s.is_empty()) {
+                let mut next = Vec::new();
+                for prefix in &matches {
+                    if has_wildcard(segment) {
+                        let dir = self.root.join(prefix);
+                        let Ok(entries) = fs_err::read_dir(&dir) else {
+                            continue;
+                        };
+                        let mut names: Vec<String> = entries
+                            .filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .filter(|n| wildcard_match(segment, n))
+                            .collect();
+                        names.sort();
+                        next.extend(names.into_iter().map(|n| join_rel(prefix, &n)));
+                    } else {
+                        next.push(join_rel(prefix, segment));
+                    }
+                }
+                matches = next;
+            }
+            let found: Vec<String> = matches
+                .into_iter()
+                .filter(|m| self.root.join(m).symlink_metadata().is_ok())
+                .collect();
+            if found.is_empty() {
+                return Err(self.context_error(format!("\"{pattern}\": not found")));
+            }
+            for rel in found {
+                let path = self.root.join(&rel);
+                self.check_inside(&path, pattern)?;
+                out.push(Source { rel, path });
+            }
+        }
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Fails if the parent of `path` resolves (through symlinks) outside the context.
+    fn check_inside(&self, path: &Path, pattern: &str) -> Result<()> {
+        let parent = path.parent().unwrap_or(&self.root);
+        let real = fs_err::canonicalize(parent)?;
+        if !real.starts_with(&self.root) {
+            return Err(self.context_error(format!(
+                "forbidden path outside the build context: {pattern}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A digest over the sources' names, types, modes, link targets and contents
+    /// (never mtimes or owners, which COPY does not carry over).
+    pub fn digest(&self, sources: &[Source], index: &Index) -> Result<String> {
+        let mut hasher = Sha256::new();
+        let mut fresh = Vec::new();
+        for source in sources {
+            hasher.update(source.rel.as_bytes());
+            hasher.update(b"\0");
+            let walker = walkdir::WalkDir::new(&source.path)
+                .follow_links(false)
+                .sort_by_file_name();
+            for entry in walker {
+                let entry = entry.map_err(|e| self.context_error(e.to_string()))?;
+                let meta = entry
+                    .path()
+                    .symlink_metadata()
+                    .map_err(|e| self.context_error(format!("{}: {e}", entry.path().display())))?;
+                let rel = entry
+                    .path()
+                    .strip_prefix(&source.path)
+                    .unwrap_or(Path::new(""));
+                let ft = meta.file_type();
+                let body = if ft.is_symlink() {
+                    format!("l:{}", fs_err::read_link(entry.path())?.display())
+                } else if ft.is_dir() {
+                    "d".to_string()
+                } else if ft.is_file() {
+                    format!(
+                        "f:{}",
+                        self.file_digest(entry.path(), &meta, index, &mut fresh)?
+                    )
+                } else {
+                    // fifos, sockets, devices are not copied
+                    continue;
+                };
+                hasher.update(
+                    format!(
+                        "{}\0{:o}\0{body}\n",
+                        rel.display(),
+                        meta.permissions().mode() & 0o7777
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+        index.put_stat_digests(&fresh)?;
+        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    }
+
+    fn file_digest(
+        &self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        index: &Index,
+        fresh: &mut Vec<(String, String, String)>,
+    ) -> Result<String> {
+        let key = path.to_string_lossy().into_owned();
+        let stat = format!(
+            "{}:{}:{}:{}.{}:{}.{}:{:o}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+            meta.mode()
+        );
+        if let Some(digest) = index.stat_digest(&key, &stat)? {
+            return Ok(digest);
+        }
+        let mut file = fs_err::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
+        fresh.push((key, stat, digest.clone()));
+        Ok(digest)
+    }
+}
+
+fn join_rel(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// Cleans a context-relative path lexically; `None` if it climbs out of the context.
+/// A leading `/` means the context root, as in Docker.
+pub fn clean_relative(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(p) => parts.push(p.to_str()?),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn has_wildcard(segment: &str) -> bool {
+    segment.contains(['*', '?', '['])
+}
+
+/// Go `filepath.Match` for one path segment: `*`, `?`, `[set]`, `[!set]`, `[a-z]`, `\x`.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    match_from(&p, &n)
+}
+
+fn match_from(p: &[char], n: &[char]) -> bool {
+    match p.first() {
+        None => n.is_empty(),
+        Some('*') => (0..=n.len()).any(|i| match_from(&p[1..], &n[i..])),
+        Some('?') => !n.is_empty() && match_from(&p[1..], &n[1..]),
+        Some('[') => match (n.first(), class_end(p)) {
+            (Some(&c), Some(end)) => {
+                class_matches(&p[1..end], c) && match_from(&p[end + 1..], &n[1..])
+            }
+            _ => false,
+        },
+        Some('\\') if p.len() > 1 => n.first() == Some(&p[1]) && match_from(&p[2..], &n[1..]),
+        Some(&c) => n.first() == Some(&c) && match_from(&p[1..], &n[1..]),
+    }
+}
+
+fn class_end(p: &[char]) -> Option<usize> {
+    let start = if matches!(p.get(1), Some('!' | '^')) {
+        2
+    } else {
+        1
+    };
+    (start + 1..p.len()).find(|&i| p[i] == ']')
+}
+
+fn class_matches(class: &[char], c: char) -> bool {
+    let (negate, body) = match class.first() {
+        Some('!') | Some('^') => (true, &class[1..]),
+        _ => (false, class),
+    };
+    let mut i = 0;
+    let mut hit = false;
+    while i < body.len() {
+        if i + 2 < body.len() && body[i + 1] == '-' {
+            hit |= body[i] <= c && c <= body[i + 2];
+            i += 3;
+        } else {
+            hit |= body[i] == c;
+            i += 1;
+        }
+    }
+    hit != negate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_keeps_paths_inside() {
+        assert_eq!(clean_relative("./a/../b/c").as_deref(), Some("b/c"));
+        assert_eq!(clean_relative("/x").as_deref(), Some("x"));
+        assert_eq!(clean_relative(".").as_deref(), Some(""));
+        assert_eq!(clean_relative("../etc/passwd"), None);
+    }
+
+    #[test]
+    fn wildcards_follow_go_match() {
+        assert!(wildcard_match("*.sh", "greet.sh"));
+        assert!(!wildcard_match("*.sh", "greet.txt"));
+        assert!(wildcard_match("f?le", "file"));
+        assert!(wildcard_match("[a-c]x", "bx"));
+        assert!(!wildcard_match("[!a-c]x", "bx"));
+        assert!(wildcard_match("a\\*", "a*"));
+    }
+
+    #[test]
+    fn digest_ignores_mtime_but_not_content_or_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tempfile::tempdir().unwrap();
+        let index = Index::open(&db.path().join("i.db")).unwrap();
+        std::fs::write(dir.path().join("a"), b"one").unwrap();
+        let ctx = BuildContext::new(dir.path()).unwrap();
+        let src = ctx.resolve(&["a".into()]).unwrap();
+        let d1 = ctx.digest(&src, &index).unwrap();
+        // Rewrite the same content: new mtime and ctime, same digest.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(dir.path().join("a"), b"one").unwrap();
+        assert_eq!(ctx.digest(&src, &index).unwrap(), d1);
+        std::fs::write(dir.path().join("a"), b"two").unwrap();
+        let d2 = ctx.digest(&src, &index).unwrap();
+        assert_ne!(d2, d1);
+        std::fs::set_permissions(dir.path().join("a"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        assert_ne!(ctx.digest(&src, &index).unwrap(), d2);
+    }
+
+    #[test]
+    fn resolve_rejects_escapes_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        let ctx = BuildContext::new(dir.path()).unwrap();
+        assert!(ctx.resolve(&["../x".into()]).is_err());
+        assert!(ctx.resolve(&["etc/passwd".into()]).is_err());
+        assert!(ctx.resolve(&["missing".into()]).is_err());
+        assert!(ctx.resolve(&["nomatch*".into()]).is_err());
+        // The symlink itself (not followed) is a fine source.
+        assert_eq!(ctx.resolve(&["etc".into()]).unwrap()[0].rel, "etc");
+    }
+}

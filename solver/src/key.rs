@@ -1,0 +1,60 @@
+//! Cache keys: sha256 over an op's definition, its inputs' keys and, for COPY, the
+//! content digest of its sources.
+
+use crate::op::Op;
+use sha2::{Digest, Sha256};
+
+/// Version of the key derivation; bump it when the meaning of a key changes.
+const KEY_VERSION: &str = "kiln-cache-key-v1";
+
+/// The cache key of `op` given its inputs' keys and (for COPY) its content digest.
+pub fn cache_key(op: &Op, input_keys: &[&str], content: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(KEY_VERSION.as_bytes());
+    // Serializing plain data (strings, vectors, unit enums) cannot fail.
+    let def = serde_json::to_vec(op).unwrap_or_default();
+    hasher.update((def.len() as u64).to_le_bytes());
+    hasher.update(&def);
+    for key in input_keys {
+        hasher.update(b"\0input\0");
+        hasher.update(key.as_bytes());
+    }
+    if let Some(content) = content {
+        hasher.update(b"\0content\0");
+        hasher.update(content.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::{ExecOp, FileOp};
+    use kiln_executor::NetworkMode;
+
+    fn exec(cmd: &str) -> Op {
+        Op::Exec(ExecOp {
+            args: vec!["/bin/sh".into(), "-c".into(), cmd.into()],
+            env: vec![],
+            cwd: "/".into(),
+            user: String::new(),
+            network: NetworkMode::Host,
+        })
+    }
+
+    #[test]
+    fn keys_depend_on_definition_inputs_and_content() {
+        let a = cache_key(&exec("true"), &["p"], None);
+        assert_eq!(a, cache_key(&exec("true"), &["p"], None));
+        assert_ne!(a, cache_key(&exec("false"), &["p"], None));
+        assert_ne!(a, cache_key(&exec("true"), &["q"], None));
+        let mkdir = Op::File(FileOp::Mkdir {
+            path: "/app".into(),
+            owner: None,
+        });
+        assert_ne!(
+            cache_key(&mkdir, &["p"], Some("c1")),
+            cache_key(&mkdir, &["p"], Some("c2"))
+        );
+    }
+}

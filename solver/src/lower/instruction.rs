@@ -1,0 +1,195 @@
+//! Lowering of each instruction kind into vertices and config changes.
+
+use super::Lowering;
+use super::state::{HistoryStep, StageState, clean_absolute};
+use crate::error::{Result, SolveError};
+use crate::op::{CopyOp, ExecOp, FileOp, Op};
+use kiln_cache::oci::Empty;
+use kiln_executor::NetworkMode;
+use kiln_parser::{CommandForm, Instruction, InstructionKind, Span};
+
+/// Whether the instruction adds a vertex (and so a progress line).
+pub(super) fn makes_vertex(kind: &InstructionKind) -> bool {
+    matches!(
+        kind,
+        InstructionKind::Run(_) | InstructionKind::Copy(_) | InstructionKind::Workdir(_)
+    )
+}
+
+fn invalid(message: impl Into<String>, span: Span) -> SolveError {
+    SolveError::Dockerfile {
+        message: message.into(),
+        span,
+    }
+}
+
+/// The argv of a command form, with `/bin/sh -c` for the shell form.
+fn argv(form: &CommandForm) -> Vec<String> {
+    match form {
+        CommandForm::Shell(cmd) => vec!["/bin/sh".into(), "-c".into(), cmd.clone()],
+        CommandForm::Exec(args) => args.clone(),
+    }
+}
+
+pub(super) fn lower(
+    lowering: &mut Lowering<'_>,
+    state: &mut StageState,
+    instr: &Instruction,
+    name: String,
+) -> Result<()> {
+    let span = instr.span;
+    let vertex = |lowering: &mut Lowering<'_>, state: &mut StageState, op: Op| {
+        let node = lowering.add(op, state.node, name.clone(), instr.original.clone(), span);
+        state.node = Some(node);
+        state.steps.push(HistoryStep {
+            created_by: instr.original.clone(),
+            node: Some(node),
+        });
+    };
+    let config_step = |state: &mut StageState| {
+        state.steps.push(HistoryStep {
+            created_by: instr.original.clone(),
+            node: None,
+        });
+    };
+    match &instr.kind {
+        InstructionKind::Run(run) => {
+            let network = match run.network.as_deref() {
+                None | Some("default") => lowering.opts.network,
+                Some("none") => NetworkMode::None,
+                Some("host") => NetworkMode::Host,
+                Some(other) => {
+                    return Err(invalid(
+                        format!("unsupported network mode \"{other}\""),
+                        span,
+                    ));
+                }
+            };
+            let op = Op::Exec(ExecOp {
+                args: argv(&run.command),
+                env: state.run_env(),
+                cwd: state.workdir(),
+                user: state.config.user.clone().unwrap_or_default(),
+                network,
+            });
+            vertex(lowering, state, op);
+        }
+        InstructionKind::Copy(copy) => {
+            if copy.from.is_some() {
+                return Err(invalid("COPY --from is not supported yet", span));
+            }
+            let sources = copy
+                .sources
+                .iter()
+                .map(|s| state.expand(s, span))
+                .collect::<Result<Vec<_>>>()?;
+            let dest = state.absolute(&state.expand(&copy.dest, span)?);
+            if sources.len() > 1 && !dest.ends_with('/') {
+                return Err(invalid(
+                    "When using COPY with more than one source file, the destination must be a directory and end with a /",
+                    span,
+                ));
+            }
+            let chmod = match &copy.chmod {
+                Some(raw) => {
+                    let text = state.expand(raw, span)?;
+                    Some(
+                        u32::from_str_radix(&text, 8)
+                            .ok()
+                            .filter(|m| *m <= 0o7777)
+                            .ok_or_else(|| {
+                                invalid(format!("invalid chmod parameter: {text}"), span)
+                            })?,
+                    )
+                }
+                None => None,
+            };
+            let chown = copy
+                .chown
+                .as_ref()
+                .map(|c| state.expand(c, span))
+                .transpose()?;
+            let op = Op::File(FileOp::Copy(CopyOp {
+                sources,
+                dest,
+                chown,
+                chmod,
+            }));
+            vertex(lowering, state, op);
+        }
+        InstructionKind::Workdir(raw) => {
+            let path = state.expand(raw, span)?;
+            let path = clean_absolute(&if path.starts_with('/') {
+                path
+            } else {
+                format!("{}/{path}", state.workdir())
+            });
+            state.config.working_dir = Some(path.clone());
+            let owner = state.config.user.clone().filter(|u| !u.is_empty());
+            vertex(lowering, state, Op::File(FileOp::Mkdir { path, owner }));
+        }
+        InstructionKind::Env(pairs) => {
+            let values = pairs
+                .iter()
+                .map(|kv| Ok((kv.key.clone(), state.expand(&kv.value, span)?)))
+                .collect::<Result<Vec<_>>>()?;
+            for (k, v) in values {
+                state.set_env(&k, &v);
+            }
+            config_step(state);
+        }
+        InstructionKind::Arg(decls) => {
+            for decl in decls {
+                let value = match lowering.opts.build_args.get(&decl.name) {
+                    Some(v) => Some(v.clone()),
+                    None => match &decl.default {
+                        Some(raw) => Some(state.expand(raw, span)?),
+                        None => lowering.meta_args.get(&decl.name).cloned(),
+                    },
+                };
+                lowering.used_args.insert(decl.name.clone());
+                if let Some(v) = value {
+                    state.args.insert(decl.name.clone(), v);
+                }
+            }
+        }
+        InstructionKind::Cmd(form) => {
+            state.config.cmd = Some(argv(form));
+            state.cmd_set = true;
+            config_step(state);
+        }
+        InstructionKind::Entrypoint(form) => {
+            state.config.entrypoint = Some(argv(form));
+            // Like Docker: an ENTRYPOINT resets a CMD inherited from the base image.
+            if !state.cmd_set {
+                state.config.cmd = None;
+            }
+            config_step(state);
+        }
+        InstructionKind::User(raw) => {
+            state.config.user = Some(state.expand(raw, span)?);
+            config_step(state);
+        }
+        InstructionKind::Label(pairs) => {
+            for kv in pairs {
+                let key = state.expand(&kv.key, span)?;
+                let value = state.expand(&kv.value, span)?;
+                state.config.labels.insert(key, value);
+            }
+            config_step(state);
+        }
+        InstructionKind::Expose(ports) => {
+            for raw in ports {
+                let port = state.expand(raw, span)?;
+                let port = if port.contains('/') {
+                    port.to_lowercase()
+                } else {
+                    format!("{port}/tcp")
+                };
+                state.config.exposed_ports.insert(port, Empty {});
+            }
+            config_step(state);
+        }
+    }
+    Ok(())
+}

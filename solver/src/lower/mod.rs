@@ -1,0 +1,261 @@
+//! Lowering: the typed Dockerfile AST to a [`BuildGraph`], one stage at a time,
+//! starting from the target and pulling in only the stages it needs.
+
+mod instruction;
+mod state;
+
+pub use state::{HistoryStep, StageState, clean_absolute};
+
+use crate::error::{Result, SolveError};
+use crate::op::{BuildGraph, Node, Op, Vertex};
+use kiln_cache::Store;
+use kiln_cache::oci::{ImageConfig, host_architecture};
+use kiln_executor::NetworkMode;
+use kiln_parser::{Dockerfile, Span};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What the user asked for, beyond the Dockerfile.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// `--build-arg K=V`.
+    pub build_args: BTreeMap<String, String>,
+    /// `--network`: the default for RUN steps.
+    pub network: NetworkMode,
+    /// `--target`: the stage to build (default: the last one).
+    pub target: Option<String>,
+}
+
+/// The lowered build: the graph, the target vertex and the image it will make.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    pub graph: BuildGraph,
+    /// The vertex whose filesystem is the image's (`None`: an empty scratch image).
+    pub target: Option<Node>,
+    /// The image config: the base image's, changed by the stage's instructions.
+    /// `rootfs` and the history of the new steps are filled in after solving.
+    pub config: ImageConfig,
+    /// The new history lines, in order.
+    pub steps: Vec<HistoryStep>,
+    /// `--build-arg`s no ARG consumed.
+    pub unused_build_args: Vec<String>,
+}
+
+/// Lowers `dockerfile` for `opts`, resolving base images in `store`.
+pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Result<BuildPlan> {
+    let target = match &opts.target {
+        Some(name) => dockerfile
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(&name.to_lowercase()))
+            .ok_or_else(|| SolveError::Dockerfile {
+                message: format!("target stage \"{name}\" could not be found"),
+                span: file_span(dockerfile),
+            })?,
+        None => dockerfile
+            .stages
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| SolveError::Dockerfile {
+                message: "the Dockerfile has no build stage".into(),
+                span: file_span(dockerfile),
+            })?,
+    };
+    let mut lowering = Lowering {
+        dockerfile,
+        store,
+        opts,
+        graph: BuildGraph::new(),
+        dedup: HashMap::new(),
+        stages: vec![None; dockerfile.stages.len()],
+        used_args: BTreeSet::new(),
+        meta_args: BTreeMap::new(),
+    };
+    lowering.meta_args()?;
+    let (state, config) = lowering.stage(target, &mut Vec::new())?;
+    let unused_build_args = opts
+        .build_args
+        .keys()
+        .filter(|k| !lowering.used_args.contains(*k))
+        .cloned()
+        .collect();
+    let mut image = config;
+    image.config = state.config.clone();
+    Ok(BuildPlan {
+        graph: lowering.graph,
+        target: state.node,
+        config: image,
+        steps: state.steps,
+        unused_build_args,
+    })
+}
+
+/// The span of the first FROM, for errors that belong to the whole file.
+fn file_span(dockerfile: &Dockerfile) -> Span {
+    dockerfile.stages.first().map(|s| s.span).unwrap_or(Span {
+        offset: 0,
+        len: 0,
+        line: 1,
+        column: 1,
+    })
+}
+
+/// A lowered stage: its final state and its base image config.
+type LoweredStage = (StageState, ImageConfig);
+
+struct Lowering<'a> {
+    dockerfile: &'a Dockerfile,
+    store: &'a Store,
+    opts: &'a BuildOptions,
+    graph: BuildGraph,
+    /// Identical vertices (same op, same inputs) are added once.
+    dedup: HashMap<(String, Option<Node>), Node>,
+    stages: Vec<Option<LoweredStage>>,
+    used_args: BTreeSet<String>,
+    meta_args: BTreeMap<String, String>,
+}
+
+impl Lowering<'_> {
+    fn meta_args(&mut self) -> Result<()> {
+        for decl in &self.dockerfile.meta_args {
+            let value = match self.opts.build_args.get(&decl.name) {
+                Some(v) => Some(v.clone()),
+                None => match &decl.default {
+                    Some(raw) => {
+                        let meta = &self.meta_args;
+                        Some(
+                            kiln_parser::shell::expand_word(raw, &|n| meta.get(n).cloned())
+                                .map_err(|e| SolveError::Dockerfile {
+                                    message: format!("failed to expand `{raw}`: {e}"),
+                                    span: file_span(self.dockerfile),
+                                })?,
+                        )
+                    }
+                    None => None,
+                },
+            };
+            self.used_args.insert(decl.name.clone());
+            if let Some(v) = value {
+                self.meta_args.insert(decl.name.clone(), v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a vertex (or finds the identical one) on top of `input`.
+    fn add(
+        &mut self,
+        op: Op,
+        input: Option<Node>,
+        name: String,
+        description: String,
+        span: Span,
+    ) -> Node {
+        let def = serde_json::to_string(&op).unwrap_or_default();
+        if let Some(&node) = self.dedup.get(&(def.clone(), input)) {
+            return node;
+        }
+        let node = self.graph.add_node(Vertex {
+            op,
+            name,
+            description,
+            span,
+        });
+        if let Some(input) = input {
+            self.graph.add_edge(input, node, ());
+        }
+        self.dedup.insert((def, input), node);
+        node
+    }
+
+    fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<LoweredStage> {
+        if let Some(done) = &self.stages[index] {
+            return Ok(done.clone());
+        }
+        let stage = &self.dockerfile.stages[index];
+        if visiting.contains(&index) {
+            return Err(SolveError::Dockerfile {
+                message: "circular dependency between stages".into(),
+                span: stage.span,
+            });
+        }
+        visiting.push(index);
+        let meta = &self.meta_args;
+        let base = kiln_parser::shell::expand_word(&stage.base, &|n| meta.get(n).cloned())
+            .map_err(|e| SolveError::Dockerfile {
+                message: format!("failed to expand `{}`: {e}", stage.base),
+                span: stage.span,
+            })?;
+        if stage.platform.is_some() {
+            return Err(SolveError::Dockerfile {
+                message: "FROM --platform is not supported yet".into(),
+                span: stage.span,
+            });
+        }
+        let vertex_count = 1 + stage
+            .instructions
+            .iter()
+            .filter(|i| instruction::makes_vertex(&i.kind))
+            .count();
+        let label = |n: usize| match (&stage.name, self.dockerfile.stages.len()) {
+            (_, 1) => format!("[{n}/{vertex_count}]"),
+            (Some(name), _) => format!("[{name} {n}/{vertex_count}]"),
+            (None, _) => format!("[stage-{index} {n}/{vertex_count}]"),
+        };
+        let earlier = self.dockerfile.stages[..index]
+            .iter()
+            .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
+        let (mut state, config) = if let Some(parent) = earlier {
+            let (state, config) = self.stage(parent, visiting)?;
+            (
+                StageState {
+                    args: BTreeMap::new(),
+                    cmd_set: false,
+                    ..state
+                },
+                config,
+            )
+        } else if base == "scratch" {
+            let config = ImageConfig {
+                architecture: host_architecture().into(),
+                os: "linux".into(),
+                ..Default::default()
+            };
+            (StageState::default(), config)
+        } else {
+            let image = self
+                .store
+                .image(&base)
+                .map_err(|e| SolveError::Dockerfile {
+                    message: format!("base image `{base}`: {e}"),
+                    span: stage.span,
+                })?;
+            let node = self.add(
+                Op::Source {
+                    manifest_digest: Some(image.row.manifest_digest.clone()),
+                },
+                None,
+                format!("{} FROM {}", label(1), image.row.name),
+                format!("FROM {}", image.row.name),
+                stage.span,
+            );
+            let state = StageState {
+                config: image.config.config.clone(),
+                node: Some(node),
+                ..Default::default()
+            };
+            (state, image.config)
+        };
+        let mut next = 2;
+        for instr in &stage.instructions {
+            let name = format!("{} {}", label(next), instr.original);
+            if instruction::makes_vertex(&instr.kind) {
+                next += 1;
+            }
+            instruction::lower(self, &mut state, instr, name)?;
+        }
+        visiting.pop();
+        let lowered = (state, config);
+        self.stages[index] = Some(lowered.clone());
+        Ok(lowered)
+    }
+}

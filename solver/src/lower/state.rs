@@ -1,0 +1,147 @@
+//! The state of a stage while it is lowered: image config so far, ARGs in scope,
+//! and the filesystem vertex; with the expansion helpers instructions need.
+
+use crate::error::{Result, SolveError};
+use crate::op::Node;
+use kiln_cache::oci::RunConfig;
+use kiln_parser::Span;
+use std::collections::BTreeMap;
+
+/// A history line of the image and the vertex whose filesystem it describes.
+#[derive(Debug, Clone)]
+pub struct HistoryStep {
+    pub created_by: String,
+    /// The vertex the step produced, `None` for config-only steps.
+    pub node: Option<Node>,
+}
+
+/// A stage being lowered.
+#[derive(Debug, Clone, Default)]
+pub struct StageState {
+    pub config: RunConfig,
+    /// ARG values in scope (not persisted in the image).
+    pub args: BTreeMap<String, String>,
+    /// The vertex holding the stage's filesystem so far (`None`: empty scratch).
+    pub node: Option<Node>,
+    pub steps: Vec<HistoryStep>,
+    /// Whether this stage set CMD (an ENTRYPOINT then keeps it).
+    pub cmd_set: bool,
+}
+
+impl StageState {
+    /// The value of `name` for expansion: ENV wins over ARG, like Docker.
+    pub fn lookup(&self, name: &str) -> Option<String> {
+        env_value(&self.config.env, name).or_else(|| self.args.get(name).cloned())
+    }
+
+    /// Expands one word (quotes removed) with the stage's ENV and ARGs.
+    pub fn expand(&self, word: &str, span: Span) -> Result<String> {
+        kiln_parser::shell::expand_word(word, &|name| self.lookup(name)).map_err(|e| {
+            SolveError::Dockerfile {
+                message: format!("failed to expand `{word}`: {e}"),
+                span,
+            }
+        })
+    }
+
+    /// Sets `key=value` in the config's Env, replacing an earlier value in place.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        let entry = format!("{key}={value}");
+        match self
+            .config
+            .env
+            .iter_mut()
+            .find(|e| e.split_once('=').map(|(k, _)| k) == Some(key))
+        {
+            Some(slot) => *slot = entry,
+            None => self.config.env.push(entry),
+        }
+    }
+
+    /// The environment of a RUN: the config's Env plus ARGs it does not override.
+    pub fn run_env(&self) -> Vec<String> {
+        let mut env = self.config.env.clone();
+        for (k, v) in &self.args {
+            if env_value(&self.config.env, k).is_none() {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        env
+    }
+
+    /// The working directory (`/` when unset).
+    pub fn workdir(&self) -> String {
+        self.config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// `path` made absolute against the working directory; a trailing `/` (or a final
+    /// `.`) is kept as a trailing `/`.
+    pub fn absolute(&self, path: &str) -> String {
+        let dir_like = path.ends_with('/') || path == "." || path.ends_with("/.");
+        let joined = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.workdir())
+        };
+        let cleaned = clean_absolute(&joined);
+        if dir_like && cleaned != "/" {
+            format!("{cleaned}/")
+        } else {
+            cleaned
+        }
+    }
+}
+
+fn env_value(env: &[String], name: &str) -> Option<String> {
+    env.iter().rev().find_map(|e| {
+        e.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+/// Lexically cleans an absolute path (`.`, `..`, repeated `/`).
+pub fn clean_absolute(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_args_and_run_env_merges() {
+        let mut s = StageState::default();
+        s.args.insert("A".into(), "arg".into());
+        s.args.insert("B".into(), "b".into());
+        s.set_env("A", "env");
+        s.set_env("A", "env2");
+        assert_eq!(s.lookup("A").as_deref(), Some("env2"));
+        assert_eq!(s.run_env(), ["A=env2", "B=b"]);
+    }
+
+    #[test]
+    fn paths_resolve_against_workdir() {
+        let mut s = StageState::default();
+        assert_eq!(s.absolute("."), "/");
+        s.config.working_dir = Some("/app".into());
+        assert_eq!(s.absolute("."), "/app/");
+        assert_eq!(s.absolute("x/../y"), "/app/y");
+        assert_eq!(s.absolute("/etc/"), "/etc/");
+        assert_eq!(clean_absolute("/a//b/../c/."), "/a/c");
+    }
+}

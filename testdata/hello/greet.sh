@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "$GREETING from kiln ($(cat /app/stamp))"
