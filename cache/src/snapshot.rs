@@ -171,6 +171,37 @@ impl Store {
         })
     }
 
+    /// Undoes a copy-up of the directory `dir` (relative, e.g. `etc`) in an active
+    /// snapshot when nothing below it changed: the sandbox creates mount points such as
+    /// `/etc/hosts` when an image lacks them and removes them afterwards, which leaves a
+    /// copied-up `/etc` whose only difference is its mtime. Kept if it is not empty, is
+    /// opaque, or differs from the lower directory in type, mode or owner.
+    pub fn discard_copy_up(&self, active: &ActiveSnapshot, dir: &str) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let upper = active.fs_dir().join(dir);
+        let Ok(meta) = upper.symlink_metadata() else {
+            return Ok(());
+        };
+        if !meta.is_dir() || fs::read_dir(&upper)?.next().is_some() || is_opaque(&upper) {
+            return Ok(());
+        }
+        let Some(parent) = active.parent() else {
+            return Ok(());
+        };
+        let lower = self
+            .snapshot_chain(parent)?
+            .into_iter()
+            .map(|s| self.root().snapshots_dir().join(&s.id).join("fs").join(dir))
+            .find_map(|p| p.symlink_metadata().ok());
+        if let Some(lower) = lower
+            && lower.is_dir()
+            && (lower.mode(), lower.uid(), lower.gid()) == (meta.mode(), meta.uid(), meta.gid())
+        {
+            fs::remove_dir(&upper)?;
+        }
+        Ok(())
+    }
+
     /// The overlay mount of an active snapshot over its parent chain.
     pub fn active_mount(&self, active: &ActiveSnapshot) -> Result<OverlayMount> {
         self.overlay_mount(
@@ -179,6 +210,13 @@ impl Store {
             Path::new(&format!("{}/work", active.id)),
         )
     }
+}
+
+/// Whether overlayfs marked the directory opaque (it hides everything below in lowers).
+fn is_opaque(dir: &Path) -> bool {
+    let mut value = [0u8; 1];
+    rustix::fs::lgetxattr(dir, "trusted.overlay.opaque", &mut value)
+        .is_ok_and(|n| n == 1 && value[0] == b'y')
 }
 
 /// Bytes and entry count below `dir` (not counting `dir` itself).

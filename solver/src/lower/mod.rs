@@ -245,6 +245,13 @@ impl Lowering<'_> {
             };
             (state, image.config)
         };
+        if earlier.is_none() && !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
+            // Like BuildKit: an image always gets a PATH.
+            state
+                .config
+                .env
+                .insert(0, format!("PATH={}", kiln_executor::DEFAULT_PATH));
+        }
         let mut next = 2;
         for instr in &stage.instructions {
             let name = format!("{} {}", label(next), instr.original);

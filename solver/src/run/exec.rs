@@ -73,7 +73,11 @@ pub(super) async fn run(
     match status {
         Ok(status) if status.code == 0 => {
             record.snapshot = active.id().to_string();
-            super::blocking(move || Ok(store.commit(active, Some(&record))?)).await
+            super::blocking(move || {
+                store.discard_copy_up(&active, "etc")?;
+                Ok(store.commit(active, Some(&record))?)
+            })
+            .await
         }
         outcome => {
             super::blocking(move || Ok(store.abort(active)?)).await?;

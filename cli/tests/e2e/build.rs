@@ -1,0 +1,157 @@
+//! Building: the hello example, Dockerfile features, build flags.
+
+use crate::harness::{Kiln, testdata};
+
+#[test]
+fn hello_example_builds_and_runs() {
+    let kiln = Kiln::new();
+    let build = kiln.build("hello:1", &testdata().join("hello")).ok();
+    for step in [
+        "[1/4] FROM busybox:local",
+        "[2/4] WORKDIR /app",
+        "[3/4] COPY greet.sh .",
+        "[4/4] RUN chmod",
+    ] {
+        assert!(
+            build.stderr.contains(step),
+            "missing {step}:\n{}",
+            build.stderr
+        );
+    }
+    assert!(build.stderr.contains("naming to hello:1 done"));
+    let run = kiln.cmd(&["run", "--rm", "hello:1"]).ok();
+    assert_eq!(run.stdout, "hello from kiln (built)\n");
+}
+
+#[test]
+fn config_instructions_reach_the_image() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "cfg",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\n\
+             ARG NAME=world\n\
+             ENV A=1 B=\"two words\"\n\
+             ENV C=${A}-$NAME\n\
+             WORKDIR /srv\n\
+             WORKDIR sub\n\
+             USER nobody\n\
+             LABEL org.example.k=v\n\
+             EXPOSE 8080 53/udp\n\
+             ENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+             CMD [\"echo $A $B $C $(pwd) $(id -u)\"]\n",
+        )],
+    );
+    kiln.build("cfg:1", &dir).ok();
+    assert_eq!(
+        kiln.run_out("cfg:1", &[]),
+        "1 two words 1-world /srv/sub 65534\n"
+    );
+    // ARG values are not persisted in the image.
+    assert_eq!(kiln.run_out("cfg:1", &["echo \"[$NAME]\""]), "[]\n");
+}
+
+#[test]
+fn build_args_file_flag_and_several_tags() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "args",
+        &[(
+            "build.Dockerfile",
+            "FROM busybox:local\nARG WHO=default\nRUN echo \"$WHO\" > /who\n",
+        )],
+    );
+    let file = dir.join("build.Dockerfile").display().to_string();
+    let ctx = dir.display().to_string();
+    kiln.cmd(&[
+        "build",
+        "-f",
+        &file,
+        "--build-arg",
+        "WHO=you",
+        "-t",
+        "a:1",
+        "-t",
+        "b:2",
+        &ctx,
+    ])
+    .ok();
+    assert_eq!(kiln.run_out("a:1", &["cat", "/who"]), "you\n");
+    assert_eq!(kiln.image_id("a:1"), kiln.image_id("b:2"));
+    let unused = kiln
+        .cmd(&[
+            "build",
+            "-f",
+            &file,
+            "--build-arg",
+            "NOPE=1",
+            "-t",
+            "c:1",
+            &ctx,
+        ])
+        .ok();
+    assert!(
+        unused.stderr.contains("were not consumed: [NOPE]"),
+        "{}",
+        unused.stderr
+    );
+}
+
+#[test]
+fn run_steps_see_env_user_and_workdir() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "user",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nENV V=x\nWORKDIR /data\nRUN echo \"$V $(pwd)\" > /data/out\nUSER nobody\nRUN id -u > /tmp/uid\n",
+        )],
+    );
+    kiln.build("user:1", &dir).ok();
+    assert_eq!(
+        kiln.run_out("user:1", &["cat", "/data/out", "/tmp/uid"]),
+        "x /data\n65534\n"
+    );
+}
+
+#[test]
+fn build_network_none_has_only_loopback() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "net",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN grep -c : /proc/net/dev > /ifaces\n",
+        )],
+    );
+    let ctx = dir.display().to_string();
+    kiln.cmd(&["build", "--network", "none", "-t", "net:1", &ctx])
+        .ok();
+    assert_eq!(kiln.run_out("net:1", &["cat", "/ifaces"]), "1\n");
+}
+
+#[test]
+fn copy_wildcards_and_directories() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "copy",
+        &[
+            ("Dockerfile", "FROM busybox:local\nCOPY *.txt /txt/\nCOPY tree /tree\nCOPY --chmod=600 a.txt /secret\n"),
+            ("a.txt", "a"),
+            ("b.txt", "b"),
+            ("c.md", "c"),
+            ("tree/x/y", "y"),
+        ],
+    );
+    kiln.build("copy:1", &dir).ok();
+    let out = kiln.run_out(
+        "copy:1",
+        &[
+            "sh",
+            "-c",
+            "ls /txt; cat /tree/x/y; echo; stat -c %a /secret",
+        ],
+    );
+    assert_eq!(out, "a.txt\nb.txt\ny\n600\n");
+}

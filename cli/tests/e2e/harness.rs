@@ -1,0 +1,171 @@
+//! Drives the real `kiln` binary in a temp state root, with a busybox base image made
+//! from Debian's busybox-static by `testdata/make-busybox-rootfs.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository's testdata folder.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+/// The busybox rootfs tarball, made once per test process.
+fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("kiln-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let tar = dir.join("busybox.tar");
+        let status = Command::new(testdata().join("make-busybox-rootfs.sh"))
+            .arg(&tar)
+            .status()
+            .expect("run make-busybox-rootfs.sh");
+        assert!(
+            status.success(),
+            "make-busybox-rootfs.sh failed (is busybox-static installed?)"
+        );
+        tar
+    })
+}
+
+/// The result of one kiln command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the output unless the command exited 0.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "kiln failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The progress lines of one step, e.g. `status_of("[2/4]")` → "CACHED" or "DONE 0.1s".
+    pub fn status_of(&self, step: &str) -> String {
+        let number = self
+            .stderr
+            .lines()
+            .find(|l| l.contains(step))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no step {step} in:\n{}", self.stderr))
+            .to_string();
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{number} ")))
+            .filter_map(|l| l.strip_prefix(&format!("{number} ")))
+            .rfind(|rest| {
+                rest.starts_with("CACHED") || rest.starts_with("DONE") || rest.starts_with("ERROR")
+            })
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A temp state root with the busybox base image imported as `busybox:local`.
+pub struct Kiln {
+    pub root: tempfile::TempDir,
+    pub work: tempfile::TempDir,
+}
+
+impl Kiln {
+    /// A fresh state root with `busybox:local`.
+    pub fn new() -> Self {
+        let kiln = Self::empty();
+        kiln.cmd(&[
+            "import",
+            &busybox_tar().display().to_string(),
+            "busybox:local",
+        ])
+        .ok();
+        kiln
+    }
+
+    /// A fresh, empty state root.
+    pub fn empty() -> Self {
+        Self {
+            root: tempfile::tempdir().expect("temp root"),
+            work: tempfile::tempdir().expect("temp work dir"),
+        }
+    }
+
+    /// Runs `kiln ARGS…` with this state root.
+    pub fn cmd(&self, args: &[&str]) -> Run {
+        self.cmd_env(args, &[])
+    }
+
+    /// Runs `kiln ARGS…` with extra environment variables.
+    pub fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(args)
+            .env("KILN_ROOT", self.root.path())
+            .envs(env.iter().copied())
+            .output()
+            .expect("run kiln");
+        Run::from(output)
+    }
+
+    /// Writes a build context (file name → content) under the work dir and returns its path.
+    pub fn context(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.work.path().join(name);
+        for (file, content) in files {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write context file");
+        }
+        dir
+    }
+
+    /// `kiln build -t TAG DIR`.
+    pub fn build(&self, tag: &str, dir: &Path) -> Run {
+        self.cmd(&[
+            "build",
+            "--progress",
+            "plain",
+            "-t",
+            tag,
+            &dir.display().to_string(),
+        ])
+    }
+
+    /// `kiln run --rm IMAGE CMD…`, stdout of a successful run.
+    pub fn run_out(&self, image: &str, command: &[&str]) -> String {
+        let mut args = vec!["run", "--rm", image];
+        args.extend_from_slice(command);
+        self.cmd(&args).ok().stdout
+    }
+
+    /// The image id (config digest) of a tag, from `kiln images`.
+    pub fn image_id(&self, name: &str) -> String {
+        let (repo, tag) = name.rsplit_once(':').expect("name:tag");
+        self.cmd(&["images"])
+            .ok()
+            .stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|cols| cols.first() == Some(&repo) && cols.get(1) == Some(&tag))
+            .and_then(|cols| cols.get(2).map(|s| s.to_string()))
+            .unwrap_or_else(|| panic!("no image {name}"))
+    }
+
+    /// The content store folder (an OCI image layout).
+    pub fn content_dir(&self) -> PathBuf {
+        self.root.path().join("content-v1")
+    }
+}

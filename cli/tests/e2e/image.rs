@@ -1,0 +1,123 @@
+//! The images kiln writes: OCI layout, layers with whiteouts, read by real tools.
+
+use crate::harness::Kiln;
+use std::io::Read;
+
+/// The layer digests of a tagged image, read from the OCI layout as a tool would.
+fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
+    let content = kiln.content_dir();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(content.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in index.json"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob = |d: &str| {
+        content
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(&manifest_digest)).unwrap()).unwrap();
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| blob(l["digest"].as_str().unwrap()).display().to_string())
+        .collect()
+}
+
+fn tar_entries(path: &str) -> Vec<String> {
+    let mut data = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut data)
+        .unwrap();
+    tar::Archive::new(&data[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn deleted_file_is_absent_and_its_layer_has_a_whiteout() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "wh",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN echo x > /gone && echo y > /kept\nRUN rm /gone\n",
+        )],
+    );
+    kiln.build("wh:1", &dir).ok();
+    let out = kiln.run_out(
+        "wh:1",
+        &[
+            "sh",
+            "-c",
+            "cat /kept; test -e /gone && echo present || echo absent",
+        ],
+    );
+    assert_eq!(out, "y\nabsent\n");
+    let layers = layers(&kiln, "wh:1");
+    assert_eq!(layers.len(), 3, "busybox + two RUN layers");
+    assert_eq!(tar_entries(&layers[2]), [".wh.gone"]);
+    assert!(tar_entries(&layers[1]).contains(&"gone".to_string()));
+}
+
+#[test]
+fn skopeo_reads_the_image_layout() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "sk",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nENV K=v\nRUN touch /f\nCMD [\"sh\"]\n",
+        )],
+    );
+    kiln.build("sk:1", &dir).ok();
+    let output = std::process::Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}:sk:1", kiln.content_dir().display()))
+        .output()
+        .expect("skopeo must be installed (`.ci/run` installs it)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["Layers"].as_array().unwrap().len(), 2);
+    assert!(json["Env"].as_array().unwrap().iter().any(|e| e == "K=v"));
+    assert_eq!(json["Os"], "linux");
+}
+
+#[test]
+fn images_lists_built_and_imported_images() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "im",
+        &[("Dockerfile", "FROM busybox:local\nRUN touch /x\n")],
+    );
+    kiln.build("app:1", &dir).ok();
+    let out = kiln.cmd(&["images"]).ok().stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].contains("IMAGE ID") && lines[0].contains("CREATED") && lines[0].contains("SIZE")
+    );
+    assert!(
+        lines[1].starts_with("app ") && lines[1].contains(" 1 "),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("busybox ") && lines[2].contains("local"),
+        "{out}"
+    );
+    assert!(lines[2].contains("MB"), "{out}");
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `kiln` binary, as root, in temp state roots.
+
+#![allow(clippy::unwrap_used)]
+
+mod build;
+mod cache;
+mod errors;
+mod harness;
+mod image;
+mod run;
+mod sandbox;
