@@ -9,3 +9,4 @@ mod harness;
 mod image;
 mod run;
 mod sandbox;
+mod store;

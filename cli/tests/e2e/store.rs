@@ -1,0 +1,85 @@
+//! The store's invariants: kill -9 mid-build leaves it usable with nothing
+//! half-written reused; two kiln processes share one state root.
+
+use crate::harness::Kiln;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn kill_9_mid_run_leaves_a_usable_store_and_reuses_nothing_half_written() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "slow",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN echo partial > /partial && touch /tmp/started && sleep 60\n",
+        )],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["build", "-t", "slow:1", &dir.display().to_string()])
+        .env("KILN_ROOT", kiln.root.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the RUN is really running: its active snapshot holds the marker.
+    let snapshots = kiln.root.path().join("snapshots-v1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_dir(&snapshots)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().join("fs/tmp/started").exists())
+    {
+        assert!(Instant::now() < deadline, "the RUN never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The sandbox died with kiln: no process of the step is left.
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&ps.stdout).contains("sleep 60"), "the RUN outlived kiln");
+
+    // The store still works, and the killed step left no cache record.
+    let ls = kiln.cmd(&["cache", "ls"]).ok().stdout;
+    assert!(!ls.contains("sleep 60"), "{ls}");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM busybox:local\nRUN test ! -e /partial && echo clean > /state\n",
+    )
+    .unwrap();
+    kiln.build("slow:1", &dir).ok();
+    assert_eq!(kiln.run_out("slow:1", &["cat", "/state"]), "clean\n");
+}
+
+#[test]
+fn two_builds_share_one_state_root() {
+    let kiln = Kiln::new();
+    let spawn = |name: &str, n: usize| {
+        let mut dockerfile = String::from("FROM busybox:local\n");
+        for i in 0..n {
+            dockerfile.push_str(&format!("RUN echo {name}{i} > /f{i}\n"));
+        }
+        let dir = kiln.context(name, &[("Dockerfile", &dockerfile)]);
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["build", "-t", &format!("{name}:1"), &dir.display().to_string()])
+            .env("KILN_ROOT", kiln.root.path())
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("a", 8));
+        let b = s.spawn(|| spawn("b", 8));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(kiln.run_out("a:1", &["cat", "/f7"]), "a7\n");
+    assert_eq!(kiln.run_out("b:1", &["cat", "/f7"]), "b7\n");
+    let records = kiln.cmd(&["cache", "ls"]).ok().stdout.lines().count() - 1;
+    assert_eq!(records, 16, "no cache record was lost");
+    let images = kiln.cmd(&["images"]).ok().stdout;
+    assert!(images.contains("a ") && images.contains("b "), "{images}");
+    let index = std::fs::read_to_string(kiln.content_dir().join("index.json")).unwrap();
+    assert!(index.contains("\"a:1\"") && index.contains("\"b:1\""), "{index}");
+}
