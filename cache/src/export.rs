@@ -63,7 +63,9 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         config.rootfs.diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
         for (chain_id, snapshot) in chain_ids(&config.rootfs.diff_ids).iter().zip(&snapshots) {
-            self.index().insert_chain(chain_id, &snapshot.id)?;
+            if self.index().chain_snapshot(chain_id)?.as_deref() != Some(snapshot.id.as_str()) {
+                self.index().insert_chain(chain_id, &snapshot.id)?;
+            }
         }
         let config_json =
             serde_json::to_vec(&config).map_err(|e| CacheError::json("image config", e))?;

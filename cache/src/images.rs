@@ -22,6 +22,9 @@ pub struct Image {
 impl Store {
     /// Points the tag `name` (normalised) at a manifest and republishes index.json.
     pub fn tag_image(&self, row: &ImageRow) -> Result<()> {
+        if self.index().image(&row.name)?.as_ref() == Some(row) {
+            return Ok(());
+        }
         self.index().set_image(row, |all| {
             let manifests: Vec<Descriptor> = all
                 .iter()

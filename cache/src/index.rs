@@ -10,6 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+/// Version of [`SCHEMA`], kept in SQLite's `user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS snapshots (
     id TEXT PRIMARY KEY,
@@ -120,9 +123,24 @@ impl Index {
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
             .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        // The WAL is durable: leave checkpoints to SQLite's automatic ones instead of
+        // paying for one (and its fsyncs) every time a kiln process exits.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(err)?;
+        if version != SCHEMA_VERSION {
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(err)?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -132,6 +150,27 @@ impl Index {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent: reuse it.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One row (or none) of a cached prepared statement.
+    fn query_one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        stmt.query_row(params, map)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs a cached prepared statement that returns no rows.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        stmt.execute(params).map(drop).map_err(|e| self.err(e))
     }
 
     fn err(&self, source: rusqlite::Error) -> CacheError {
@@ -159,13 +198,10 @@ impl Index {
 
     /// Records a new active snapshot.
     pub fn insert_active_snapshot(&self, id: &str, parent: Option<&str>, now: i64) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO snapshots (id, parent, state, created) VALUES (?1, ?2, 'active', ?3)",
-                params![id, parent, now],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+        self.exec(
+            "INSERT INTO snapshots (id, parent, state, created) VALUES (?1, ?2, 'active', ?3)",
+            params![id, parent, now],
+        )
     }
 
     /// Marks a snapshot committed and, in the same transaction, records the cache
@@ -195,22 +231,16 @@ impl Index {
 
     /// Deletes a snapshot row (its dir must be gone already).
     pub fn delete_snapshot(&self, id: &str) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM snapshots WHERE id = ?1", params![id])
-            .map(drop)
-            .map_err(|e| self.err(e))
+        self.exec("DELETE FROM snapshots WHERE id = ?1", params![id])
     }
 
     /// A snapshot's row.
     pub fn snapshot(&self, id: &str) -> Result<Option<SnapshotRow>> {
-        self.conn()
-            .query_row(
-                "SELECT id, parent, state, created, size, empty FROM snapshots WHERE id = ?1",
-                params![id],
-                snapshot_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        self.query_one(
+            "SELECT id, parent, state, created, size, empty FROM snapshots WHERE id = ?1",
+            params![id],
+            snapshot_row,
+        )
     }
 
     /// Every snapshot row.
@@ -228,27 +258,31 @@ impl Index {
 
     // --- cache records ---
 
-    /// The cache record for `key`, marking it used now.
-    pub fn lookup_record(&self, key: &str, now: i64) -> Result<Option<CacheRecord>> {
-        let conn = self.conn();
-        let record = conn
-            .query_row(
-                "SELECT r.key, r.snapshot, r.description, r.created, r.last_used
+    /// The cache record for `key` whose snapshot is committed, and whether that
+    /// snapshot is empty. Read-only: hits are marked used in one batch by
+    /// [`Index::touch_records`].
+    pub fn lookup_record(&self, key: &str) -> Result<Option<(CacheRecord, bool)>> {
+        self.query_one(
+            "SELECT r.key, r.snapshot, r.description, r.created, r.last_used, s.empty
                  FROM cache_records r JOIN snapshots s ON s.id = r.snapshot
                  WHERE r.key = ?1 AND s.state = 'committed'",
-                params![key],
-                record_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if record.is_some() {
-            conn.execute(
-                "UPDATE cache_records SET last_used = ?2 WHERE key = ?1",
-                params![key, now],
-            )
-            .map_err(|e| self.err(e))?;
+            params![key],
+            |row| Ok((record_row(row)?, row.get(5)?)),
+        )
+    }
+
+    /// Marks the records of `keys` used at `now`, in one transaction.
+    pub fn touch_records(&self, keys: &[String], now: i64) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
         }
-        Ok(record)
+        self.transaction(|tx| {
+            let mut stmt = tx.prepare("UPDATE cache_records SET last_used = ?2 WHERE key = ?1")?;
+            for key in keys {
+                stmt.execute(params![key, now])?;
+            }
+            Ok(())
+        })
     }
 
     /// All cache records with their snapshot sizes, most recently used first.
@@ -277,63 +311,51 @@ impl Index {
 
     /// The layer exported from `snapshot`, if any.
     pub fn layer(&self, snapshot: &str) -> Result<Option<LayerRow>> {
-        self.conn()
-            .query_row(
-                "SELECT diff_id, digest, size, media_type FROM layers WHERE snapshot = ?1",
-                params![snapshot],
-                |row| {
-                    Ok(LayerRow {
-                        diff_id: row.get(0)?,
-                        digest: row.get(1)?,
-                        size: row.get::<_, i64>(2)? as u64,
-                        media_type: row.get(3)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        self.query_one(
+            "SELECT diff_id, digest, size, media_type FROM layers WHERE snapshot = ?1",
+            params![snapshot],
+            |row| {
+                Ok(LayerRow {
+                    diff_id: row.get(0)?,
+                    digest: row.get(1)?,
+                    size: row.get::<_, i64>(2)? as u64,
+                    media_type: row.get(3)?,
+                })
+            },
+        )
     }
 
     /// Records the layer of `snapshot`.
     pub fn insert_layer(&self, snapshot: &str, layer: &LayerRow) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT OR REPLACE INTO layers (snapshot, diff_id, digest, size, media_type)
+        self.exec(
+            "INSERT OR REPLACE INTO layers (snapshot, diff_id, digest, size, media_type)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    snapshot,
-                    layer.diff_id,
-                    layer.digest,
-                    layer.size as i64,
-                    layer.media_type
-                ],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+            params![
+                snapshot,
+                layer.diff_id,
+                layer.digest,
+                layer.size as i64,
+                layer.media_type
+            ],
+        )
     }
 
     /// The committed snapshot holding the filesystem of a chain id.
     pub fn chain_snapshot(&self, chain_id: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row(
-                "SELECT c.snapshot FROM chains c JOIN snapshots s ON s.id = c.snapshot
+        self.query_one(
+            "SELECT c.snapshot FROM chains c JOIN snapshots s ON s.id = c.snapshot
                  WHERE c.chain_id = ?1 AND s.state = 'committed'",
-                params![chain_id],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+            params![chain_id],
+            |row| row.get(0),
+        )
     }
 
     /// Records that `snapshot` holds the filesystem of `chain_id`.
     pub fn insert_chain(&self, chain_id: &str, snapshot: &str) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT OR REPLACE INTO chains (chain_id, snapshot) VALUES (?1, ?2)",
-                params![chain_id, snapshot],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+        self.exec(
+            "INSERT OR REPLACE INTO chains (chain_id, snapshot) VALUES (?1, ?2)",
+            params![chain_id, snapshot],
+        )
     }
 
     // --- images ---
@@ -370,15 +392,12 @@ impl Index {
 
     /// The image tagged `name`.
     pub fn image(&self, name: &str) -> Result<Option<ImageRow>> {
-        self.conn()
-            .query_row(
-                "SELECT name, manifest_digest, manifest_size, config_digest, size, created
+        self.query_one(
+            "SELECT name, manifest_digest, manifest_size, config_digest, size, created
                  FROM images WHERE name = ?1",
-                params![name],
-                image_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+            params![name],
+            image_row,
+        )
     }
 
     /// Every tagged image, by name.
@@ -390,14 +409,11 @@ impl Index {
 
     /// The content digest recorded for `path` when its stat was `stat`.
     pub fn stat_digest(&self, path: &str, stat: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row(
-                "SELECT digest FROM stat_cache WHERE path = ?1 AND stat = ?2",
-                params![path, stat],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        self.query_one(
+            "SELECT digest FROM stat_cache WHERE path = ?1 AND stat = ?2",
+            params![path, stat],
+            |row| row.get(0),
+        )
     }
 
     /// Records content digests of files by their stat, in one transaction.
@@ -489,12 +505,14 @@ mod tests {
                 [],
             )
             .unwrap();
-        assert_eq!(index.lookup_record("k", 2).unwrap(), None);
+        assert_eq!(index.lookup_record("k").unwrap(), None);
         index
             .commit_snapshot("s1", 10, false, Some(&record("k", "s1")))
             .unwrap();
-        let found = index.lookup_record("k", 5).unwrap().unwrap();
+        let (found, empty) = index.lookup_record("k").unwrap().unwrap();
         assert_eq!(found.snapshot, "s1");
+        assert!(!empty);
+        index.touch_records(&["k".into()], 5).unwrap();
         assert_eq!(index.records().unwrap()[0].record.last_used, 5);
         assert_eq!(index.records().unwrap()[0].size, 10);
     }

@@ -38,7 +38,10 @@ fn kill_9_mid_run_leaves_a_usable_store_and_reuses_nothing_half_written() {
     // The sandbox died with kiln: no process of the step is left.
     std::thread::sleep(Duration::from_millis(200));
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&ps.stdout).contains("sleep 60"), "the RUN outlived kiln");
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains("sleep 60"),
+        "the RUN outlived kiln"
+    );
 
     // The store still works, and the killed step left no cache record.
     let ls = kiln.cmd(&["cache", "ls"]).ok().stdout;
@@ -62,7 +65,12 @@ fn two_builds_share_one_state_root() {
         }
         let dir = kiln.context(name, &[("Dockerfile", &dockerfile)]);
         Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["build", "-t", &format!("{name}:1"), &dir.display().to_string()])
+            .args([
+                "build",
+                "-t",
+                &format!("{name}:1"),
+                &dir.display().to_string(),
+            ])
             .env("KILN_ROOT", kiln.root.path())
             .output()
             .unwrap()
@@ -81,5 +89,8 @@ fn two_builds_share_one_state_root() {
     let images = kiln.cmd(&["images"]).ok().stdout;
     assert!(images.contains("a ") && images.contains("b "), "{images}");
     let index = std::fs::read_to_string(kiln.content_dir().join("index.json")).unwrap();
-    assert!(index.contains("\"a:1\"") && index.contains("\"b:1\""), "{index}");
+    assert!(
+        index.contains("\"a:1\"") && index.contains("\"b:1\""),
+        "{index}"
+    );
 }

@@ -6,19 +6,17 @@ mod exec;
 mod file;
 mod mount;
 mod tail;
+mod vertex;
 
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
-use crate::key::cache_key;
-use crate::op::{BuildGraph, FileOp, Node, Op};
-use crate::progress::{Event, Reporter};
+use crate::op::{BuildGraph, Node};
+use crate::progress::Reporter;
 use kiln_cache::Store;
-use kiln_cache::oci::chain_ids;
 use kiln_executor::Sandbox;
 use petgraph::Direction;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -32,6 +30,8 @@ pub struct VertexResult {
     pub created: i64,
     /// The snapshot adds nothing to its parent.
     pub empty: bool,
+    /// The result came from a cache record (sources have none).
+    pub cached: bool,
 }
 
 /// Runs build graphs against a store.
@@ -60,6 +60,7 @@ impl Solver {
             .map(|&n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
             .collect();
         let mut results: HashMap<Node, VertexResult> = HashMap::new();
+        let mut hits: Vec<String> = Vec::new();
         let mut tasks = JoinSet::new();
         let limit = Arc::new(Semaphore::new(self.jobs.max(1)));
         let mut ready: Vec<Node> = waiting
@@ -68,11 +69,32 @@ impl Solver {
             .map(|(n, _)| *n)
             .collect();
         loop {
-            for node in ready.drain(..) {
+            while let Some(node) = ready.pop() {
                 let input = graph
                     .neighbors_directed(node, Direction::Incoming)
                     .next()
                     .and_then(|i| results.get(&i).cloned());
+                // Cache hits resolve right here, without a task or a thread hand-off:
+                // a fully cached build is a tight loop of index reads.
+                let hit = match self.try_cached(&graph, node, input.as_ref()) {
+                    Ok(hit) => hit,
+                    Err(e) => {
+                        tasks.shutdown().await;
+                        return Err(e);
+                    }
+                };
+                if let Some(result) = hit {
+                    finish(
+                        &graph,
+                        node,
+                        result,
+                        &mut results,
+                        &mut hits,
+                        &mut waiting,
+                        &mut ready,
+                    );
+                    continue;
+                }
                 let (solver, graph, limit) = (self.clone(), graph.clone(), limit.clone());
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
@@ -83,207 +105,54 @@ impl Solver {
                 break;
             };
             let (node, result) = joined.map_err(|e| SolveError::Io(std::io::Error::other(e)))?;
-            let result = match result {
-                Ok(r) => r,
+            match result {
+                Ok(result) => finish(
+                    &graph,
+                    node,
+                    result,
+                    &mut results,
+                    &mut hits,
+                    &mut waiting,
+                    &mut ready,
+                ),
                 Err(e) => {
                     tasks.shutdown().await;
                     return Err(e);
                 }
-            };
-            results.insert(node, result);
-            for next in graph.neighbors_directed(node, Direction::Outgoing) {
-                if let Some(count) = waiting.get_mut(&next) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.push(next);
-                    }
-                }
             }
         }
-        Ok(results)
-    }
-
-    async fn run_vertex(
-        &self,
-        graph: &BuildGraph,
-        node: Node,
-        input: Option<VertexResult>,
-    ) -> Result<VertexResult> {
-        let vertex = &graph[node];
-        let id = node.index();
-        let parent = input.as_ref().and_then(|r| r.snapshot.clone());
-        let input_keys: Vec<&str> = input.iter().map(|r| r.key.as_str()).collect();
-        if let Op::Source { manifest_digest } = &vertex.op {
-            return self
-                .source(
-                    id,
-                    &vertex.name,
-                    manifest_digest.as_deref(),
-                    cache_key(&vertex.op, &[], None),
-                )
-                .await;
-        }
-        let sources = match &vertex.op {
-            Op::File(FileOp::Copy(copy)) => {
-                let (context, store, patterns) = (
-                    self.context.clone(),
-                    self.store.clone(),
-                    copy.sources.clone(),
-                );
-                let step = vertex.name.clone();
-                Some(
-                    blocking(move || {
-                        let sources = context.resolve(&patterns)?;
-                        let digest = context.digest(&sources, store.index())?;
-                        Ok((sources, digest))
-                    })
-                    .await
-                    .map_err(|e| at_step(e, &step, vertex.span))?,
-                )
-            }
-            _ => None,
-        };
-        let key = cache_key(
-            &vertex.op,
-            &input_keys,
-            sources.as_ref().map(|(_, d)| d.as_str()),
-        );
-        if !self.no_cache {
-            let (store, k) = (self.store.clone(), key.clone());
-            let hit = blocking(move || {
-                let Some(record) = store
-                    .index()
-                    .lookup_record(&k, kiln_cache::root::unix_now())?
-                else {
-                    return Ok(None);
-                };
-                let row = store.committed_snapshot(&record.snapshot)?;
-                Ok(Some((record, row)))
-            })
-            .await?;
-            if let Some((record, row)) = hit {
-                self.reporter.event(Event::Cached {
-                    vertex: id,
-                    name: vertex.name.clone(),
-                });
-                return Ok(VertexResult {
-                    key,
-                    snapshot: Some(record.snapshot),
-                    created: record.created,
-                    empty: row.empty,
-                });
-            }
-        }
-        self.reporter.event(Event::Started {
-            vertex: id,
-            name: vertex.name.clone(),
-        });
-        let start = Instant::now();
-        let record = kiln_cache::index::CacheRecord {
-            key: key.clone(),
-            snapshot: String::new(),
-            description: vertex.description.clone(),
-            created: kiln_cache::root::unix_now(),
-            last_used: kiln_cache::root::unix_now(),
-        };
-        let outcome = match &vertex.op {
-            Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
-            Op::File(op) => {
-                let (store, op, step, span) = (
-                    self.store.clone(),
-                    op.clone(),
-                    vertex.name.clone(),
-                    vertex.span,
-                );
-                let sources = sources.map(|(s, _)| s);
-                blocking(move || {
-                    file::run(&store, &op, sources.as_deref(), parent.as_deref(), record)
-                })
-                .await
-                .map_err(|e| at_step(e, &step, span))
-            }
-            Op::Source { .. } => unreachable!("handled above"),
-        };
-        match outcome {
-            Ok(row) => {
-                self.reporter.event(Event::Completed {
-                    vertex: id,
-                    duration: start.elapsed(),
-                });
-                Ok(VertexResult {
-                    key,
-                    snapshot: Some(row.id),
-                    created: row.created,
-                    empty: row.empty,
-                })
-            }
-            Err(e) => {
-                self.reporter.event(Event::Failed {
-                    vertex: id,
-                    duration: start.elapsed(),
-                    message: e.to_string(),
-                });
-                Err(e)
-            }
-        }
-    }
-
-    /// A base image: its snapshot chain, unpacked on first use.
-    async fn source(
-        &self,
-        id: usize,
-        name: &str,
-        manifest: Option<&str>,
-        key: String,
-    ) -> Result<VertexResult> {
-        let Some(manifest) = manifest.map(str::to_string) else {
-            return Ok(VertexResult {
-                key,
-                snapshot: None,
-                created: 0,
-                empty: true,
-            });
-        };
         let store = self.store.clone();
-        let (image, existed) = blocking({
-            let store = store.clone();
-            move || {
-                let image = store.image_by_manifest(&manifest)?;
-                let top = chain_ids(&image.config.rootfs.diff_ids).pop();
-                let existed = match top {
-                    Some(chain) => store.index().chain_snapshot(&chain)?.is_some(),
-                    None => true,
-                };
-                Ok((image, existed))
-            }
+        blocking(move || {
+            Ok(store
+                .index()
+                .touch_records(&hits, kiln_cache::root::unix_now())?)
         })
         .await?;
-        let start = Instant::now();
-        if existed {
-            self.reporter.event(Event::Cached {
-                vertex: id,
-                name: name.to_string(),
-            });
-        } else {
-            self.reporter.event(Event::Started {
-                vertex: id,
-                name: name.to_string(),
-            });
+        Ok(results)
+    }
+}
+
+/// Records a vertex's result and makes the vertices waiting only on it ready.
+fn finish(
+    graph: &BuildGraph,
+    node: Node,
+    result: VertexResult,
+    results: &mut HashMap<Node, VertexResult>,
+    hits: &mut Vec<String>,
+    waiting: &mut HashMap<Node, usize>,
+    ready: &mut Vec<Node>,
+) {
+    if result.cached {
+        hits.push(result.key.clone());
+    }
+    results.insert(node, result);
+    for next in graph.neighbors_directed(node, Direction::Outgoing) {
+        if let Some(count) = waiting.get_mut(&next) {
+            *count -= 1;
+            if *count == 0 {
+                ready.push(next);
+            }
         }
-        let created = image.row.created;
-        let snapshot = blocking(move || Ok(store.image_snapshot(&image)?)).await?;
-        if !existed {
-            self.reporter.event(Event::Completed {
-                vertex: id,
-                duration: start.elapsed(),
-            });
-        }
-        Ok(VertexResult {
-            key,
-            snapshot,
-            created,
-            empty: false,
-        })
     }
 }
 
