@@ -40,3 +40,4 @@ pub fn parse(source: &str, file: &str) -> Result<Dockerfile, ParseErrors> {
     let tree = syntax::parse_nodes(source, file);
     instructions::build(tree, &index, file)
 }
+pub mod dockerignore;

@@ -19,6 +19,8 @@ pub struct BuildRequest {
     pub dockerfile: Dockerfile,
     /// The build context folder.
     pub context: PathBuf,
+    /// Where the Dockerfile is (its `<name>.dockerignore` applies first).
+    pub dockerfile_path: PathBuf,
     pub options: BuildOptions,
     /// Names to tag the image with (`-t`).
     pub tags: Vec<String>,
@@ -45,7 +47,10 @@ pub async fn build(
     reporter: Arc<dyn Reporter>,
     request: BuildRequest,
 ) -> Result<BuildOutcome> {
-    let context = Arc::new(BuildContext::new(&request.context)?);
+    let context = Arc::new(BuildContext::new(
+        &request.context,
+        &request.dockerfile_path,
+    )?);
     let plan = lower(&request.dockerfile, &store, &request.options)?;
     let graph = Arc::new(plan.graph);
     let solver = Solver {

@@ -1,4 +1,5 @@
-//! The build context: resolving COPY sources inside it and hashing their content.
+//! The build context: resolving COPY sources inside it, filtered by `.dockerignore`,
+//! and hashing their content.
 //!
 //! File contents are hashed once and remembered in the index's stat cache by
 //! (device, inode, size, mtime, ctime, mode): a rebuild with no change stats every
@@ -6,15 +7,17 @@
 
 use crate::error::{Result, SolveError};
 use kiln_cache::index::Index;
+use kiln_parser::dockerignore::Dockerignore;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-/// A build context folder on the host.
+/// A build context folder on the host, with its ignore rules.
 #[derive(Debug, Clone)]
 pub struct BuildContext {
     root: PathBuf,
+    ignore: Option<Dockerignore>,
 }
 
 /// One COPY source, resolved.
@@ -27,10 +30,56 @@ pub struct Source {
 }
 
 impl BuildContext {
-    /// The context at `root` (made absolute, symlinks resolved).
-    pub fn new(root: &Path) -> Result<Self> {
+    /// The context at `root` (made absolute, symlinks resolved), with the ignore file
+    /// of `dockerfile`: `<Dockerfile>.dockerignore` beside it if there is one, else the
+    /// context's `.dockerignore`.
+    pub fn new(root: &Path, dockerfile: &Path) -> Result<Self> {
         let root = fs_err::canonicalize(root)?;
-        Ok(Self { root })
+        let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
+        let file = [own, root.join(".dockerignore")]
+            .into_iter()
+            .find(|p| p.is_file());
+        let ignore = match file {
+            Some(path) => {
+                let text = fs_err::read_to_string(&path)?;
+                let ignore = Dockerignore::parse(&text).map_err(|e| SolveError::Context {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                Some(ignore).filter(|i| !i.is_empty())
+            }
+            None => None,
+        };
+        Ok(Self { root, ignore })
+    }
+
+    /// Whether `.dockerignore` leaves out the context-relative path `rel`. A directory
+    /// that an exception may re-include something below is kept (its other contents
+    /// are still left out one by one).
+    pub fn is_excluded(&self, rel: &str, is_dir: bool) -> bool {
+        self.ignore
+            .as_ref()
+            .is_some_and(|i| i.is_excluded(rel) && !(is_dir && i.must_descend(rel)))
+    }
+
+    /// The context-relative path of `path` below a source.
+    fn rel_below(source: &Source, below: &Path) -> String {
+        match below.to_str() {
+            Some("") | None => source.rel.clone(),
+            Some(b) => join_rel(&source.rel, b),
+        }
+    }
+
+    /// Whether the entry at `below` (relative to `source`) is left out.
+    pub fn is_excluded_below(&self, source: &Source, below: &Path) -> bool {
+        self.ignore.is_some() && {
+            let is_dir = source
+                .path
+                .join(below)
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_dir());
+            self.is_excluded(&Self::rel_below(source, below), is_dir)
+        }
     }
 
     /// The context folder.
@@ -79,14 +128,19 @@ impl BuildContext {
             }
             let found: Vec<String> = matches
                 .into_iter()
-                .filter(|m| self.root.join(m).symlink_metadata().is_ok())
+                .filter(|m| match self.root.join(m).symlink_metadata() {
+                    Ok(meta) => !self.is_excluded(m, meta.is_dir()),
+                    Err(_) => false,
+                })
                 .collect();
             if found.is_empty() {
                 return Err(self.context_error(format!("\"{pattern}\": not found")));
             }
             for rel in found {
                 let path = self.root.join(&rel);
-                self.check_inside(&path, pattern)?;
+                if !rel.is_empty() {
+                    self.check_inside(&path, pattern)?;
+                }
                 out.push(Source { rel, path });
             }
         }
@@ -117,7 +171,14 @@ impl BuildContext {
             hasher.update(b"\0");
             let walker = walkdir::WalkDir::new(&source.path)
                 .follow_links(false)
-                .sort_by_file_name();
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    let below = e.path().strip_prefix(&source.path).unwrap_or(Path::new(""));
+                    below.as_os_str().is_empty()
+                        || !self
+                            .is_excluded(&Self::rel_below(source, below), e.file_type().is_dir())
+                });
             for entry in walker {
                 let entry = entry.map_err(|e| self.context_error(e.to_string()))?;
                 let meta = entry
@@ -278,6 +339,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dockerignore_filters_sources_and_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tempfile::tempdir().unwrap();
+        let index = Index::open(&db.path().join("i.db")).unwrap();
+        for (path, body) in [
+            ("app/a", "a"),
+            ("app/secret.key", "k"),
+            ("app/logs/x.log", "l"),
+            ("top.key", "t"),
+        ] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+        std::fs::write(dir.path().join(".dockerignore"), "**/*.key\napp/logs\n").unwrap();
+        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        assert!(
+            ctx.resolve(&["top.key".into()]).is_err(),
+            "an ignored source is not found"
+        );
+        let src = ctx.resolve(&["app".into()]).unwrap();
+        let with_ignored = ctx.digest(&src, &index).unwrap();
+        // Changing ignored files changes nothing.
+        std::fs::write(dir.path().join("app/secret.key"), "changed").unwrap();
+        std::fs::write(dir.path().join("app/logs/x.log"), "changed").unwrap();
+        assert_eq!(ctx.digest(&src, &index).unwrap(), with_ignored);
+        std::fs::write(dir.path().join("app/a"), "changed").unwrap();
+        assert_ne!(ctx.digest(&src, &index).unwrap(), with_ignored);
+        // The Dockerfile's own ignore file wins over the context's.
+        std::fs::write(dir.path().join("Dockerfile.dockerignore"), "app/a\n").unwrap();
+        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        assert!(ctx.resolve(&["top.key".into()]).is_ok());
+        assert!(ctx.resolve(&["app/a".into()]).is_err());
+    }
+
+    #[test]
     fn cleaning_keeps_paths_inside() {
         assert_eq!(clean_relative("./a/../b/c").as_deref(), Some("b/c"));
         assert_eq!(clean_relative("/x").as_deref(), Some("x"));
@@ -301,7 +398,7 @@ mod tests {
         let db = tempfile::tempdir().unwrap();
         let index = Index::open(&db.path().join("i.db")).unwrap();
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        let ctx = BuildContext::new(dir.path()).unwrap();
+        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
         let d1 = ctx.digest(&src, &index).unwrap();
         // Rewrite the same content: new mtime and ctime, same digest.
@@ -320,12 +417,14 @@ mod tests {
     fn resolve_rejects_escapes_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
-        let ctx = BuildContext::new(dir.path()).unwrap();
+        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
         assert!(ctx.resolve(&["../x".into()]).is_err());
         assert!(ctx.resolve(&["etc/passwd".into()]).is_err());
         assert!(ctx.resolve(&["missing".into()]).is_err());
         assert!(ctx.resolve(&["nomatch*".into()]).is_err());
         // The symlink itself (not followed) is a fine source.
         assert_eq!(ctx.resolve(&["etc".into()]).unwrap()[0].rel, "etc");
+        // So is the whole context.
+        assert_eq!(ctx.resolve(&[".".into()]).unwrap()[0].rel, "");
     }
 }

@@ -46,6 +46,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let request = BuildRequest {
         dockerfile,
         context: args.context.clone(),
+        dockerfile_path: file.clone(),
         options: BuildOptions {
             build_args,
             network: args.network.into(),

@@ -155,3 +155,33 @@ fn copy_wildcards_and_directories() {
     );
     assert_eq!(out, "a.txt\nb.txt\ny\n600\n");
 }
+
+#[test]
+fn dockerignore_leaves_files_out_of_copy_and_cache_keys() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "ign",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:local\nCOPY . /ctx\nRUN find /ctx | sort > /list\n",
+            ),
+            (".dockerignore", "*.secret\nlogs\n!logs/keep.log\n"),
+            ("app.txt", "app"),
+            ("db.secret", "s"),
+            ("logs/x.log", "x"),
+            ("logs/keep.log", "k"),
+        ],
+    );
+    kiln.build("ign:1", &dir).ok();
+    let list = kiln.run_out("ign:1", &["cat", "/list"]);
+    assert_eq!(
+        list,
+        "/ctx\n/ctx/.dockerignore\n/ctx/Dockerfile\n/ctx/app.txt\n/ctx/logs\n/ctx/logs/keep.log\n"
+    );
+    // Ignored files do not change the COPY's cache key.
+    std::fs::write(dir.join("db.secret"), "changed").unwrap();
+    std::fs::write(dir.join("logs/x.log"), "changed").unwrap();
+    let again = kiln.build("ign:1", &dir).ok();
+    assert_eq!(again.status_of("[2/3]"), "CACHED", "{}", again.stderr);
+}

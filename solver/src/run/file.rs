@@ -2,7 +2,7 @@
 //! active snapshot, all resolved inside its root.
 
 use super::mount::with_overlay;
-use crate::context::Source;
+use crate::context::{BuildContext, Source};
 use crate::error::{Result, SolveError};
 use crate::op::FileOp;
 use kiln_cache::Store;
@@ -11,6 +11,7 @@ use kiln_cache::rootfs::{CopyOptions, RootDir};
 
 pub(super) fn run(
     store: &Store,
+    context: &BuildContext,
     op: &FileOp,
     sources: Option<&[Source]>,
     parent: Option<&str>,
@@ -22,7 +23,7 @@ pub(super) fn run(
         .map_err(SolveError::from)
         .and_then(|mount| {
             with_overlay(&mount, &active.mount_dir(), || {
-                apply(&active.mount_dir(), op, sources)
+                apply(&active.mount_dir(), context, op, sources)
             })?
         });
     if let Err(e) = applied {
@@ -33,7 +34,12 @@ pub(super) fn run(
     Ok(store.commit(active, Some(&record))?)
 }
 
-fn apply(root: &std::path::Path, op: &FileOp, sources: Option<&[Source]>) -> Result<()> {
+fn apply(
+    root: &std::path::Path,
+    context: &BuildContext,
+    op: &FileOp,
+    sources: Option<&[Source]>,
+) -> Result<()> {
     let root = RootDir::open(root).map_err(step_error)?;
     match op {
         FileOp::Mkdir { path, owner } => {
@@ -53,8 +59,10 @@ fn apply(root: &std::path::Path, op: &FileOp, sources: Option<&[Source]>) -> Res
                 chmod: copy.chmod,
             };
             for source in sources {
-                root.copy_in(&source.path, &copy.dest, &opts)
-                    .map_err(step_error)?;
+                root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below| {
+                    context.is_excluded_below(source, below)
+                })
+                .map_err(step_error)?;
             }
         }
     }

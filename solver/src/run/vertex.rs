@@ -138,14 +138,22 @@ impl Solver {
         let outcome = match &vertex.op {
             Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
             Op::File(op) => {
-                let (store, op, step, span) = (
+                let (store, context, op, step, span) = (
                     self.store.clone(),
+                    self.context.clone(),
                     op.clone(),
                     vertex.name.clone(),
                     vertex.span,
                 );
                 blocking(move || {
-                    file::run(&store, &op, sources.as_deref(), parent.as_deref(), record)
+                    file::run(
+                        &store,
+                        &context,
+                        &op,
+                        sources.as_deref(),
+                        parent.as_deref(),
+                        record,
+                    )
                 })
                 .await
                 .map_err(|e| at_step(e, &step, span))
