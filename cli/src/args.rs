@@ -27,6 +27,30 @@ pub enum Command {
     /// Inspect the build cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Parse and lint a Dockerfile without building (exit 1 on errors)
+    Check(CheckArgs),
+    /// Debugging aids
+    #[command(subcommand)]
+    Debug(DebugCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Path of the Dockerfile (default: `CONTEXT/Dockerfile`)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The build context folder
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Print the parse tree in BuildKit's S-expression dump format
+    Parse {
+        /// The Dockerfile
+        file: PathBuf,
+    },
 }
 
 /// Network of RUN steps and containers.
@@ -73,6 +97,9 @@ pub struct BuildArgs {
     /// Progress output
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Only parse and lint the Dockerfile, do not build (exit 1 on errors)
+    #[arg(long)]
+    pub check: bool,
     /// The build context folder
     pub context: PathBuf,
 }

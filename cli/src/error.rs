@@ -1,7 +1,7 @@
 //! The CLI's errors: how they are shown and which exit code they give
 //! (0 success, 1 build or user error, 2 internal error).
 
-use kiln_parser::{Diagnostic, ParseErrors, Severity, Span};
+use kiln_parser::{ParseErrors, Severity};
 use kiln_solver::SolveError;
 use std::fmt::Write as _;
 
@@ -34,6 +34,17 @@ impl CliError {
     pub fn user(message: impl Into<String>) -> Self {
         Self::User(format!("error: {}", message.into()))
     }
+}
+
+/// An error and its sources on one line, joined by `: `.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let _ = write!(text, ": {s}");
+        source = s.source();
+    }
+    text
 }
 
 /// `error: …` plus one `Caused by:` line per source.
@@ -72,32 +83,37 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-/// Renders parse errors (every diagnostic, with its source line).
-pub fn parse_errors(e: &ParseErrors) -> CliError {
-    CliError::User(e.to_string())
+/// Renders parse errors (every diagnostic, with its source lines).
+pub fn parse_errors(e: &ParseErrors, source: &str) -> CliError {
+    CliError::User(crate::diagnostics::render_all(&e.diagnostics, source))
 }
 
 /// Renders a build error, pointing into the Dockerfile where it has a location.
 pub fn build_error(e: &SolveError, file: &str, source: &str) -> CliError {
-    let mut text = String::new();
-    match e {
-        SolveError::RunFailed {
-            step, output_tail, ..
-        } => {
-            let _ = writeln!(text, "error: {step}: {e}");
-            if !output_tail.is_empty() {
-                let _ = writeln!(text, "output (last lines):");
-                for line in output_tail.lines() {
-                    let _ = writeln!(text, "  {line}");
-                }
-            }
-        }
-        _ => {
-            let _ = writeln!(text, "{}", render_chain(e));
-        }
-    }
+    let mut text = match e {
+        SolveError::RunFailed { step, .. } => format!("{step}: {e}"),
+        _ => error_chain(e),
+    };
     if let Some(span) = e.span() {
-        let _ = write!(text, "{}", snippet(file, source, span, "failed here"));
+        text = crate::diagnostics::render(
+            file,
+            source,
+            span,
+            Severity::Error,
+            &text,
+            "failed here",
+            None,
+        );
+    } else {
+        text = format!("error: {text}");
+    }
+    if let SolveError::RunFailed { output_tail, .. } = e
+        && !output_tail.is_empty()
+    {
+        let _ = write!(text, "\noutput (last lines):");
+        for line in output_tail.lines() {
+            let _ = write!(text, "\n  {line}");
+        }
     }
     let text = text.trim_end().to_string();
     match e {
@@ -105,27 +121,4 @@ pub fn build_error(e: &SolveError, file: &str, source: &str) -> CliError {
         SolveError::Io(_) => CliError::Internal(text),
         _ => CliError::User(text),
     }
-}
-
-/// `file:line:col` with the source line and a marker, as the parser renders it.
-fn snippet(file: &str, source: &str, span: Span, message: &str) -> String {
-    let source_line = source
-        .lines()
-        .nth(span.line.saturating_sub(1))
-        .unwrap_or_default()
-        .to_string();
-    let len = span.len.min(
-        source_line
-            .len()
-            .saturating_sub(span.column.saturating_sub(1)),
-    );
-    Diagnostic {
-        severity: Severity::Error,
-        file: file.to_string(),
-        span: Span { len, ..span },
-        message: message.to_string(),
-        help: None,
-        source_line,
-    }
-    .to_string()
 }

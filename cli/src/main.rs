@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod diagnostics;
 mod error;
 mod progress;
 
@@ -31,6 +32,11 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(&root, args),
         Command::Images => commands::images::run(&root),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
+        Command::Check(args) => commands::check::run(&commands::dockerfile_path(
+            args.file.as_deref(),
+            &args.context,
+        )),
+        Command::Debug(args::DebugCommand::Parse { file }) => commands::check::dump(&file),
     };
     match result {
         Ok(code) => ExitCode::from(code),

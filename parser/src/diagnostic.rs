@@ -150,6 +150,11 @@ impl<'a> LineIndex<'a> {
         }
     }
 
+    /// The 1-based line of byte `offset`.
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
     /// The text of 1-based `line`, without its terminator (LF and CRs).
     pub(crate) fn line_text(&self, line: usize) -> &'a str {
         let Some(&start) = self.starts.get(line.saturating_sub(1)) else {

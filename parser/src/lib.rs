@@ -4,18 +4,24 @@
 //!
 //! 1. [`syntax`]: a pest grammar (`dockerfile.pest`) for the line structure:
 //!    parser directives, comments, continuations, the escape character,
-//!    builder flags. It yields untyped [`node::Node`]s with spans.
-//! 2. `instructions`: types each node (FROM, RUN, COPY…) and groups them into
-//!    [`Stage`]s of a [`Dockerfile`].
+//!    builder flags, heredocs. It yields untyped [`node::Node`]s with spans
+//!    and BuildKit's argument nodes ([`dump`] prints them).
+//! 2. [`instructions`]: types each node (FROM, RUN, COPY…) and groups them
+//!    into [`Stage`]s of a [`Dockerfile`].
 //!
 //! [`shell`] expands variables in words; the parser itself never expands.
 //!
 //! **Architecture Invariant:** the parser never executes, expands or reads
 //! anything beyond the text it is given, and never panics on any input.
 
+mod arguments;
 pub mod ast;
 pub mod diagnostic;
-mod instructions;
+pub mod directives;
+pub mod dump;
+pub mod heredoc;
+pub mod instructions;
+pub mod json;
 pub mod node;
 pub mod shell;
 pub mod syntax;
@@ -25,10 +31,13 @@ pub mod words;
 mod tests;
 
 pub use ast::{
-    ArgDecl, CommandForm, Copy, Directive, Dockerfile, Instruction, InstructionKind, KeyValue, Run,
-    Stage,
+    Add, ArgDecl, CheckDirective, CommandForm, Copy, Directive, Dockerfile, HealthConfig,
+    Healthcheck, InlineFile, Instruction, InstructionKind, KeyValue, Mount, MountKind, Run,
+    Security, Sharing, Stage,
 };
 pub use diagnostic::{Diagnostic, ParseErrors, Severity, Span};
+pub use heredoc::Heredoc;
+pub use instructions::{PortSpec, parse_port_spec};
 pub use shell::{ExpandError, expand_word, expand_words};
 
 /// Parses a Dockerfile. `file` names it in diagnostics (e.g. `Dockerfile`).

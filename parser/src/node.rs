@@ -3,12 +3,19 @@
 
 use pest::Parser;
 
+use crate::arguments::arguments;
 use crate::diagnostic::{LineIndex, Span};
+use crate::heredoc::Heredoc;
 use crate::syntax::{DockerfileGrammar, Rule};
 
-/// One instruction as written: keyword, builder flags and arguments text.
+/// How deep `ONBUILD ONBUILD …` is split before it is an error.
+const MAX_NESTING: usize = 8;
+
+/// One instruction as written: keyword, builder flags, argument nodes and
+/// heredocs, with spans.
 ///
-/// This is BuildKit's `parser.Node` layer. Heredocs will be added here.
+/// This is BuildKit's `parser.Node` layer: [`Node::args`] are exactly the
+/// nodes BuildKit's parser builds (see [`crate::dump`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// The keyword as written (`FROM`, `from`, `Copy`…).
@@ -21,11 +28,29 @@ pub struct Node {
     pub rest: String,
     /// Where `rest` is (it may run over several lines).
     pub rest_span: Span,
+    /// The argument nodes, split as the keyword requires (JSON elements,
+    /// whitespace-separated words, ENV/LABEL `key`, `value`, `=` triples…).
+    /// Empty for `ONBUILD`, whose argument is [`Node::next`].
+    pub args: Vec<String>,
+    /// Whether `args` come from a JSON (exec form) array.
+    pub json: bool,
+    /// `ONBUILD`'s nested instruction.
+    pub next: Option<Box<Node>>,
+    /// The heredocs of a `RUN`, `COPY` or `ADD` (on the nested node for
+    /// `ONBUILD RUN <<EOF`), with their bodies.
+    pub heredocs: Vec<Heredoc>,
+    /// The comment lines directly above the instruction, `#` and surrounding
+    /// whitespace removed (doc comments of `ARG` and `FROM`).
+    pub comments: Vec<String>,
     /// The logical line: continuation lines joined, comments inside removed,
-    /// trimmed, e.g. `RUN make && make install`.
+    /// trimmed, e.g. `RUN make && make install`. Heredoc bodies are not in it.
     pub original: String,
-    /// From the keyword to the last character of the instruction.
+    /// From the keyword to the end of the instruction, heredoc bodies
+    /// included; `span.line` is the first line.
     pub span: Span,
+    /// The last physical line of the instruction (continuation lines, skipped
+    /// blank and comment lines and heredoc bodies included).
+    pub end_line: usize,
 }
 
 /// A builder flag such as `--from=build` or `--link`.
@@ -85,27 +110,43 @@ impl SourceMap {
     }
 }
 
+/// What splitting one logical line needs.
+pub(crate) struct LineContext<'a> {
+    pub(crate) map: &'a SourceMap,
+    pub(crate) escape: char,
+    pub(crate) index: &'a LineIndex<'a>,
+}
+
 /// Splits a joined logical line into a [`Node`]; `Ok(None)` for an empty
 /// line. The error is the place and message of a malformed line.
 pub(crate) fn parse_logical_line(
     logical: &str,
-    map: &SourceMap,
-    escape: char,
-    index: &LineIndex<'_>,
+    ctx: &LineContext<'_>,
 ) -> Result<Option<Node>, (Span, String)> {
     let trimmed = logical.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     let lead = logical.len() - logical.trim_start().len();
-    let span_of = |start: usize, end: usize| map.span(index, lead + start, lead + end);
-    let rule = if escape == '`' {
+    split(trimmed, lead, ctx, 0).map(Some)
+}
+
+/// Splits `text` (non-empty, trimmed), which starts at offset `base` of the
+/// logical line.
+fn split(
+    text: &str,
+    base: usize,
+    ctx: &LineContext<'_>,
+    depth: usize,
+) -> Result<Node, (Span, String)> {
+    let span_of = |start: usize, end: usize| ctx.map.span(ctx.index, base + start, base + end);
+    let whole = span_of(0, text.len());
+    let rule = if ctx.escape == '`' {
         Rule::logical_backtick
     } else {
         Rule::logical_backslash
     };
-    let whole = span_of(0, trimmed.len());
-    let pairs = DockerfileGrammar::parse(rule, trimmed).map_err(|e| {
+    let pairs = DockerfileGrammar::parse(rule, text).map_err(|e| {
         (
             whole,
             format!("internal parser error: {}", e.variant.message()),
@@ -116,10 +157,17 @@ pub(crate) fn parse_logical_line(
         keyword_span: whole,
         flags: Vec::new(),
         rest: String::new(),
-        rest_span: span_of(trimmed.len(), trimmed.len()),
-        original: trimmed.to_owned(),
+        rest_span: span_of(text.len(), text.len()),
+        args: Vec::new(),
+        json: false,
+        next: None,
+        heredocs: Vec::new(),
+        comments: Vec::new(),
+        original: text.to_owned(),
         span: whole,
+        end_line: whole.line,
     };
+    let mut rest_start = text.len();
     for pair in pairs.flatten() {
         let (start, end) = (pair.as_span().start(), pair.as_span().end());
         match pair.as_rule() {
@@ -128,7 +176,7 @@ pub(crate) fn parse_logical_line(
                 node.keyword_span = span_of(start, end);
             }
             Rule::flag => {
-                let text = unquote_flag(pair.as_str(), escape);
+                let text = unquote_flag(pair.as_str(), ctx.escape);
                 let body = text.strip_prefix("--").unwrap_or(&text);
                 let (name, value) = match body.split_once('=') {
                     Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -143,11 +191,32 @@ pub(crate) fn parse_logical_line(
             Rule::rest => {
                 node.rest = pair.as_str().to_owned();
                 node.rest_span = span_of(start, end);
+                rest_start = start;
             }
             _ => {}
         }
     }
-    Ok(Some(node))
+    if node.keyword.eq_ignore_ascii_case("onbuild") && !node.rest.is_empty() {
+        if depth >= MAX_NESTING {
+            return Err((node.rest_span, "ONBUILD is nested too deeply".to_owned()));
+        }
+        let nested = split(&node.rest, base + rest_start, ctx, depth + 1)?;
+        node.next = Some(Box::new(nested));
+        return Ok(node);
+    }
+    let args = arguments(&node.keyword, &node.rest, ctx.escape).map_err(|message| {
+        // A missing value is the whole instruction's problem; the other
+        // errors are in the arguments.
+        let span = if message.ends_with("must have two arguments") {
+            node.span
+        } else {
+            node.rest_span
+        };
+        (span, message)
+    })?;
+    node.args = args.nodes;
+    node.json = args.json;
+    Ok(node)
 }
 
 /// Removes quotes and escape characters from a flag word, as BuildKit does:

@@ -10,22 +10,17 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::diagnostic::{Diagnostic, LineIndex, Severity, Span};
-use crate::node::{Node, SourceMap, parse_logical_line};
+pub use crate::directives::Directive;
+use crate::directives::read_directives;
+use crate::heredoc::heredocs_from_line;
+use crate::node::{LineContext, Node, SourceMap, parse_logical_line};
+
+/// The longest physical line BuildKit reads, in bytes without its LF.
+pub const MAX_LINE_LEN: usize = 65_535;
 
 #[derive(Parser)]
 #[grammar = "dockerfile.pest"]
 pub(crate) struct DockerfileGrammar;
-
-/// A parser directive from the top of the file, e.g. `# syntax=docker/dockerfile:1`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
-    /// The directive name, lowercased (`syntax`, `escape` or `check`).
-    pub name: String,
-    /// The value, without surrounding whitespace.
-    pub value: String,
-    /// The whole directive line.
-    pub span: Span,
-}
 
 /// The untyped parse of a Dockerfile: directives and one node per instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +31,8 @@ pub struct SyntaxTree {
     pub escape: char,
     /// One node per instruction, in source order.
     pub nodes: Vec<Node>,
-    /// Errors and warnings of the line layer (bad directives, empty
-    /// continuation lines).
+    /// Errors and warnings of the line layer (bad directives, over-long
+    /// lines, malformed arguments, heredocs, empty continuation lines).
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -52,118 +47,205 @@ pub fn parse_nodes(source: &str, file: &str) -> SyntaxTree {
         nodes: Vec::new(),
         diagnostics: Vec::new(),
     };
-    // First pass: the directives alone, to learn the escape character.
+    check_line_lengths(source, &index, file, &mut tree.diagnostics);
+    // First the directives alone, to learn the escape character.
+    let mut pos = 0;
     if let Ok(mut pairs) = DockerfileGrammar::parse(Rule::directives_only, source)
         && let Some(prelude) = pairs.next().and_then(|p| p.into_inner().next())
     {
+        pos = prelude.as_span().end();
         read_directives(prelude, &index, file, &mut tree);
     }
     let rule = if tree.escape == '`' {
-        Rule::file_backtick
+        Rule::item_backtick
     } else {
-        Rule::file_backslash
+        Rule::item_backslash
     };
-    let file_pair = match DockerfileGrammar::parse(rule, source) {
-        Ok(mut pairs) => pairs.next(),
-        Err(err) => {
-            // The grammar accepts any text; this is a bug, reported not panicked.
-            let offset = match err.location {
-                pest::error::InputLocation::Pos(p) => p,
-                pest::error::InputLocation::Span((s, _)) => s,
-            };
-            let span = index.span(offset, offset);
-            let message = format!("internal parser error: {}", err.variant.message());
-            tree.diagnostics
-                .push(index.diagnostic(Severity::Error, file, span, message));
-            None
+    let reader = Reader {
+        source,
+        index: &index,
+        file,
+    };
+    let mut comments = Vec::new();
+    while let Some(rest) = source.get(pos..).filter(|r| !r.is_empty()) {
+        let item = match DockerfileGrammar::parse(rule, rest) {
+            Ok(mut pairs) => pairs.next(),
+            Err(err) => {
+                // The grammar accepts any text; this is a bug, reported not panicked.
+                let span = index.span(pos, pos);
+                let message = format!("internal parser error: {}", err.variant.message());
+                tree.diagnostics
+                    .push(index.diagnostic(Severity::Error, file, span, message));
+                None
+            }
+        };
+        let Some(item) = item.filter(|i| i.as_span().end() > 0) else {
+            break;
+        };
+        let end = pos + item.as_span().end();
+        let before = tree.nodes.len();
+        for pair in item.into_inner() {
+            match pair.as_rule() {
+                Rule::instruction => reader.instruction(pair, pos, &mut tree),
+                Rule::comment_line => {
+                    let text = pair.as_str().trim();
+                    comments.push(text.strip_prefix('#').unwrap_or(text).trim().to_owned());
+                }
+                _ => comments.clear(),
+            }
         }
-    };
-    let Some(file_pair) = file_pair else {
-        return tree;
-    };
-    for pair in file_pair.into_inner() {
-        if pair.as_rule() == Rule::instruction {
-            read_instruction(pair, &index, file, &mut tree);
+        pos = end;
+        if tree.nodes.len() > before
+            && let Some(node) = tree.nodes.last_mut()
+        {
+            node.comments = std::mem::take(&mut comments);
+            pos = reader.heredocs(node, pos, &mut tree.diagnostics);
         }
     }
     tree
 }
 
-fn read_directives(
-    prelude: Pair<'_, Rule>,
-    index: &LineIndex<'_>,
-    file: &str,
-    tree: &mut SyntaxTree,
-) {
-    for directive in prelude.into_inner() {
-        let pair_span = directive.as_span();
-        let text = directive.as_str().trim_end_matches(['\n', '\r']);
-        let span = index.span(pair_span.start(), pair_span.start() + text.len());
-        let mut name = String::new();
-        let mut value = String::new();
-        for part in directive.into_inner() {
-            match part.as_rule() {
-                Rule::directive_name => name = part.as_str().to_ascii_lowercase(),
-                Rule::directive_value => value = part.as_str().to_owned(),
-                _ => {}
-            }
+/// Reports every physical line longer than [`MAX_LINE_LEN`].
+fn check_line_lengths(source: &str, index: &LineIndex<'_>, file: &str, out: &mut Vec<Diagnostic>) {
+    let mut start = 0;
+    for line in source.split_inclusive('\n') {
+        let len = line.strip_suffix('\n').unwrap_or(line).len();
+        if len > MAX_LINE_LEN {
+            let span = index.span(start, start + len);
+            out.push(index.diagnostic(
+                Severity::Error,
+                file,
+                span,
+                format!("dockerfile line greater than max allowed size of {MAX_LINE_LEN}"),
+            ));
         }
-        if tree.directives.iter().any(|d| d.name == name) {
-            let message = format!("only one {name} parser directive can be used");
-            tree.diagnostics
-                .push(index.diagnostic(Severity::Error, file, span, message));
-            continue;
-        }
-        if name == "escape" {
-            match value.as_str() {
-                "\\" => tree.escape = '\\',
-                "`" => tree.escape = '`',
-                other => {
-                    let message = format!("invalid escape token '{other}' does not match ` or \\");
-                    tree.diagnostics
-                        .push(index.diagnostic(Severity::Error, file, span, message));
-                }
-            }
-        }
-        tree.directives.push(Directive { name, value, span });
+        start += line.len();
     }
 }
 
-fn read_instruction(
-    pair: Pair<'_, Rule>,
-    index: &LineIndex<'_>,
-    file: &str,
-    tree: &mut SyntaxTree,
-) {
-    let mut map = SourceMap::default();
-    let mut logical = String::new();
-    for part in pair.into_inner() {
-        match part.as_rule() {
-            Rule::text | Rule::first_text => {
-                map.push(logical.len(), part.as_span().start());
-                logical.push_str(part.as_str());
+/// What reading instructions needs.
+struct Reader<'a> {
+    source: &'a str,
+    index: &'a LineIndex<'a>,
+    file: &'a str,
+}
+
+impl Reader<'_> {
+    /// Joins the lines of an instruction pair (at offset `base`) and splits
+    /// the logical line into a node.
+    fn instruction(&self, pair: Pair<'_, Rule>, base: usize, tree: &mut SyntaxTree) {
+        let end = base + pair.as_span().end();
+        let mut map = SourceMap::default();
+        let mut logical = String::new();
+        let mut first_empty: Option<Span> = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::text | Rule::first_text => {
+                    map.push(logical.len(), base + part.as_span().start());
+                    logical.push_str(part.as_str());
+                }
+                Rule::empty_continuation_line if first_empty.is_none() => {
+                    let start = base + part.as_span().start();
+                    let len = part.as_str().trim_end_matches(['\n', '\r']).len();
+                    first_empty = Some(self.index.span(start, start + len));
+                }
+                _ => {}
             }
-            Rule::empty_continuation_line => {
-                let start = part.as_span().start();
-                let len = part.as_str().trim_end_matches(['\n', '\r']).len();
-                let span = index.span(start, start + len);
-                tree.diagnostics.push(index.diagnostic(
-                    Severity::Warning,
-                    file,
-                    span,
-                    "Empty continuation line",
-                ));
+        }
+        let ctx = LineContext {
+            map: &map,
+            escape: tree.escape,
+            index: self.index,
+        };
+        match parse_logical_line(&logical, &ctx) {
+            Ok(Some(mut node)) => {
+                node.end_line = self.index.line_of(end.saturating_sub(1));
+                if let Some(span) = first_empty {
+                    let mut warning = self.index.diagnostic(
+                        Severity::Warning,
+                        self.file,
+                        span,
+                        format!("Empty continuation line found in: {}", node.original),
+                    );
+                    warning.help = Some(
+                        "Empty continuation lines will become errors in a future release".into(),
+                    );
+                    tree.diagnostics.push(warning);
+                }
+                tree.nodes.push(node);
             }
-            _ => {}
+            Ok(None) => {}
+            Err((span, message)) => tree.diagnostics.push(self.index.diagnostic(
+                Severity::Error,
+                self.file,
+                span,
+                message,
+            )),
         }
     }
-    match parse_logical_line(&logical, &map, tree.escape, index) {
-        Ok(Some(node)) => tree.nodes.push(node),
-        Ok(None) => {}
-        Err((span, message)) => {
-            tree.diagnostics
-                .push(index.diagnostic(Severity::Error, file, span, message))
+
+    /// Finds the heredocs `node` starts and reads their bodies from `pos` on.
+    /// Returns the offset after the last body.
+    fn heredocs(&self, node: &mut Node, mut pos: usize, out: &mut Vec<Diagnostic>) -> usize {
+        let line = node.original.clone();
+        let target = match node.next.as_deref_mut() {
+            Some(nested) if node.keyword.eq_ignore_ascii_case("onbuild") => nested,
+            _ => &mut *node,
+        };
+        let kind = target.keyword.to_ascii_lowercase();
+        if !matches!(kind.as_str(), "run" | "copy" | "add") || target.json || !line.contains("<<") {
+            return pos;
         }
+        let mut docs = match heredocs_from_line(&line) {
+            Ok(docs) if docs.is_empty() => return pos,
+            Ok(docs) => docs,
+            Err(e) => {
+                out.push(self.index.diagnostic(
+                    Severity::Error,
+                    self.file,
+                    target.span,
+                    e.to_string(),
+                ));
+                return pos;
+            }
+        };
+        let mut last_line_end = pos;
+        for doc in &mut docs {
+            let mut terminated = false;
+            while let Some(rest) = self.source.get(pos..).filter(|r| !r.is_empty()) {
+                let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                let raw = &rest[..len];
+                pos += len;
+                last_line_end = pos - usize::from(raw.ends_with('\n'));
+                let mut candidate = raw.trim_end_matches(['\r', '\n']);
+                if doc.chomp {
+                    candidate = candidate.trim_start_matches('\t');
+                }
+                if candidate == doc.name {
+                    terminated = true;
+                    break;
+                }
+                doc.content.push_str(raw);
+            }
+            if !terminated {
+                let mut error = self.index.diagnostic(
+                    Severity::Error,
+                    self.file,
+                    target.span,
+                    "unterminated heredoc",
+                );
+                error.help = Some(format!("end the heredoc with a line `{}`", doc.name));
+                out.push(error);
+                break;
+            }
+        }
+        let end_line = self.index.line_of(last_line_end.saturating_sub(1));
+        target.heredocs = docs;
+        target.end_line = end_line;
+        target.span.len = last_line_end.saturating_sub(target.span.offset);
+        node.end_line = end_line;
+        node.span.len = last_line_end.saturating_sub(node.span.offset);
+        pos
     }
 }
 

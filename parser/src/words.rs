@@ -1,42 +1,6 @@
 //! How instruction arguments are split, as BuildKit's line parser does it:
-//! JSON (exec) form, whitespace splitting, and quote-aware word splitting.
-
-/// The result of reading an argument text as a JSON array.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonArgs {
-    /// Not a JSON array: use the text in shell form.
-    NotJson,
-    /// A JSON array of strings.
-    Strings(Vec<String>),
-    /// A JSON array with a non-string element: an error, no shell fallback.
-    NotAllStrings,
-}
-
-/// The message for [`JsonArgs::NotAllStrings`].
-pub const NOT_ALL_STRINGS: &str =
-    "when using JSON array syntax, arrays must be comprised of strings only";
-
-/// Reads `rest` as a JSON array if it is one (it must start with `[` and be
-/// entirely valid JSON; anything else is shell form).
-pub fn json_args(rest: &str) -> JsonArgs {
-    let rest = rest.trim_start();
-    if !rest.starts_with('[') {
-        return JsonArgs::NotJson;
-    }
-    match serde_json::from_str::<serde_json::Value>(rest) {
-        Ok(serde_json::Value::Array(items)) => {
-            let mut strings = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    serde_json::Value::String(s) => strings.push(s),
-                    _ => return JsonArgs::NotAllStrings,
-                }
-            }
-            JsonArgs::Strings(strings)
-        }
-        _ => JsonArgs::NotJson,
-    }
-}
+//! whitespace splitting and quote-aware word splitting (JSON form is in
+//! [`crate::json`]).
 
 /// BuildKit's separator set for plain splitting: space, TAB, VT, FF, CR.
 pub fn is_separator(c: char) -> bool {
@@ -117,22 +81,6 @@ pub fn split_words(rest: &str, escape: char) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_form_and_fallbacks() {
-        assert_eq!(
-            json_args(r#"["/app/greet.sh", "a\"b"]"#),
-            JsonArgs::Strings(vec!["/app/greet.sh".into(), "a\"b".into()])
-        );
-        assert_eq!(json_args("[]"), JsonArgs::Strings(vec![]));
-        // Broken JSON is shell form, never an error.
-        assert_eq!(json_args("[\"a\", 'b']"), JsonArgs::NotJson);
-        assert_eq!(json_args("[\"a\""), JsonArgs::NotJson);
-        assert_eq!(json_args("[\"a\"] trailing"), JsonArgs::NotJson);
-        assert_eq!(json_args("echo [a]"), JsonArgs::NotJson);
-        assert_eq!(json_args("[\"a\", [\"b\"]]"), JsonArgs::NotAllStrings);
-        assert_eq!(json_args("[1]"), JsonArgs::NotAllStrings);
-    }
 
     #[test]
     fn words_keep_quotes_and_escapes() {

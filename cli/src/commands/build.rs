@@ -1,6 +1,7 @@
 //! `kiln build`.
 
 use crate::args::{BuildArgs, Progress};
+use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference};
@@ -16,17 +17,16 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
             "`--progress tty` and `--progress rawjson` are not supported yet: use `plain` or `auto`",
         ));
     }
-    let file = args
-        .file
-        .clone()
-        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+    if args.check {
+        return super::check::run(&file);
+    }
     let display = file.display().to_string();
-    let bytes = fs_err::read(&file).map_err(|e| CliError::user(format!("{e}")))?;
-    let source = String::from_utf8(bytes)
-        .map_err(|_| CliError::user(format!("`{display}` is not valid UTF-8")))?;
-    let dockerfile = kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e))?;
-    for warning in &dockerfile.warnings {
-        eprintln!("{warning}");
+    let source = super::read_dockerfile(&file)?;
+    let dockerfile =
+        kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e, &source))?;
+    if !dockerfile.warnings.is_empty() {
+        eprintln!("{}", render_all(&dockerfile.warnings, &source));
     }
     for tag in &args.tags {
         normalize_reference(tag)?;

@@ -2,12 +2,27 @@
 
 pub mod build;
 pub mod cache;
+pub mod check;
 pub mod images;
 pub mod import;
 pub mod run;
 
 use crate::args::Network;
+use crate::error::CliError;
 use kiln_executor::NetworkMode;
+use std::path::{Path, PathBuf};
+
+/// The Dockerfile of a build: `-f FILE`, else `CONTEXT/Dockerfile`.
+pub fn dockerfile_path(file: Option<&Path>, context: &Path) -> PathBuf {
+    file.map_or_else(|| context.join("Dockerfile"), Path::to_path_buf)
+}
+
+/// Reads a Dockerfile as UTF-8 text.
+pub fn read_dockerfile(path: &Path) -> Result<String, CliError> {
+    let bytes = fs_err::read(path).map_err(|e| CliError::user(e.to_string()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| CliError::user(format!("`{}` is not valid UTF-8", path.display())))
+}
 
 impl From<Network> for NetworkMode {
     fn from(n: Network) -> Self {

@@ -13,12 +13,13 @@ fn unknown_flag_names_file_line_column_and_shows_the_line() {
     let run = build_file(&kiln, "FROM busybox:local\nCOPY --bogus=1 a b\n");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("Dockerfile:2:6: unknown flag: --bogus"),
+        run.stderr.contains("× unknown flag: --bogus"),
         "{}",
         run.stderr
     );
+    assert!(run.stderr.contains("Dockerfile:2:6]"), "{}", run.stderr);
     assert!(
-        run.stderr.contains(" 2 | COPY --bogus=1 a b"),
+        run.stderr.contains(" 2 │ COPY --bogus=1 a b"),
         "{}",
         run.stderr
     );
@@ -29,8 +30,8 @@ fn missing_from_is_an_error_at_the_first_instruction() {
     let kiln = Kiln::new();
     let run = build_file(&kiln, "# comment\nRUN true\n");
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("Dockerfile:2:1:"), "{}", run.stderr);
-    assert!(run.stderr.contains(" 2 | RUN true"), "{}", run.stderr);
+    assert!(run.stderr.contains("Dockerfile:2:1]"), "{}", run.stderr);
+    assert!(run.stderr.contains(" 2 │ RUN true"), "{}", run.stderr);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod build;
 mod cache;
+mod check;
 mod errors;
 mod harness;
 mod image;

@@ -1,4 +1,6 @@
-//! The typed layer: [`Node`]s → typed instructions → [`Dockerfile`] stages.
+//! The typed layer: [`Node`]s → typed instructions → [`Dockerfile`] stages,
+//! like BuildKit's `instructions` package: each converter reads the node's
+//! argument nodes and flags.
 //!
 //! One file per group of instructions; this file dispatches on the keyword
 //! and assembles stages. Errors are collected per instruction so one parse
@@ -6,13 +8,20 @@
 
 mod command;
 mod config;
+mod duration;
+mod expose;
 mod files;
 mod flags;
+mod healthcheck;
+mod mount;
 mod stage;
 mod suggest;
 
+pub use expose::{PortSpec, parse_port_spec};
+
 use crate::ast::{Dockerfile, Instruction, InstructionKind, Stage};
 use crate::diagnostic::{Diagnostic, LineIndex, ParseErrors, Severity, Span};
+use crate::directives::parse_check;
 use crate::node::Node;
 use crate::syntax::SyntaxTree;
 
@@ -38,26 +47,19 @@ const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
-/// Valid keywords whose typing arrives with the full-syntax issue.
-const NOT_YET: &[&str] = &[
-    "ADD",
-    "VOLUME",
-    "SHELL",
-    "HEALTHCHECK",
-    "ONBUILD",
-    "STOPSIGNAL",
-    "MAINTAINER",
-];
-
-/// An error in one instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InstrError {
-    pub(crate) span: Span,
-    pub(crate) message: String,
-    pub(crate) help: Option<String>,
+/// An error (or warning) in one instruction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InstructionError {
+    /// Where the problem is.
+    pub span: Span,
+    /// What is wrong, e.g. `COPY requires at least two arguments, …`.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
 }
 
-impl InstrError {
+impl InstructionError {
     pub(crate) fn new(span: Span, message: impl Into<String>) -> Self {
         Self {
             span,
@@ -65,20 +67,27 @@ impl InstrError {
             help: None,
         }
     }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
 }
 
 /// What converting one node gives.
-enum Typed {
-    From(Stage),
-    Other(InstructionKind),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Converted {
+    /// `FROM`: a new, empty stage.
+    Stage(Stage),
+    /// Any other instruction.
+    Instruction(InstructionKind),
 }
 
 /// State shared by the converters of one file.
-pub(crate) struct Context {
-    /// The escape character in force.
-    pub(crate) escape: char,
+#[derive(Debug, Clone, Default)]
+pub struct Context {
     /// Warnings found while typing (the parse still succeeds).
-    pub(crate) warnings: Vec<InstrError>,
+    pub warnings: Vec<InstructionError>,
 }
 
 /// Types every node of `tree` and groups them into stages.
@@ -88,17 +97,20 @@ pub(crate) fn build(
     file: &str,
 ) -> Result<Dockerfile, ParseErrors> {
     let mut diagnostics = tree.diagnostics;
-    let mut ctx = Context {
-        escape: tree.escape,
-        warnings: Vec::new(),
-    };
+    let mut ctx = Context::default();
+    let check = tree
+        .directives
+        .iter()
+        .find(|d| d.name == "check")
+        .and_then(|d| parse_check(&d.value).ok());
     let mut dockerfile = Dockerfile {
         directives: tree.directives,
+        check,
         meta_args: Vec::new(),
         stages: Vec::new(),
         warnings: Vec::new(),
     };
-    let to_diagnostic = |severity, e: InstrError| Diagnostic {
+    let to_diagnostic = |severity, e: InstructionError| Diagnostic {
         help: e.help,
         ..index.diagnostic(severity, file, e.span, e.message)
     };
@@ -106,8 +118,8 @@ pub(crate) fn build(
     for node in &tree.nodes {
         match convert(node, &mut ctx) {
             Err(e) => diagnostics.push(to_diagnostic(Severity::Error, e)),
-            Ok(Typed::From(stage)) => dockerfile.stages.push(stage),
-            Ok(Typed::Other(kind)) => {
+            Ok(Converted::Stage(stage)) => dockerfile.stages.push(stage),
+            Ok(Converted::Instruction(kind)) => {
                 if let Some(stage) = dockerfile.stages.last_mut() {
                     stage.instructions.push(Instruction {
                         span: node.span,
@@ -118,8 +130,8 @@ pub(crate) fn build(
                     dockerfile.meta_args.extend(args);
                 } else if !reported_no_stage {
                     reported_no_stage = true;
-                    let mut e = InstrError::new(node.span, "no build stage in current context");
-                    e.help = Some("start the Dockerfile with a `FROM` instruction".into());
+                    let e = InstructionError::new(node.span, "no build stage in current context")
+                        .with_help("start the Dockerfile with a `FROM` instruction");
                     diagnostics.push(to_diagnostic(Severity::Error, e));
                 }
             }
@@ -147,29 +159,43 @@ pub(crate) fn build(
     Ok(dockerfile)
 }
 
-/// Types one node.
-fn convert(node: &Node, ctx: &mut Context) -> Result<Typed, InstrError> {
+/// Types one node (BuildKit's `instructions.ParseInstruction`): checks its
+/// flags and argument nodes. Warnings go to `ctx`.
+pub fn convert(node: &Node, ctx: &mut Context) -> Result<Converted, InstructionError> {
+    if node.keyword.eq_ignore_ascii_case("FROM") {
+        return stage::from(node).map(Converted::Stage);
+    }
+    convert_instruction(node, ctx).map(Converted::Instruction)
+}
+
+/// Types any node but `FROM`.
+fn convert_instruction(
+    node: &Node,
+    ctx: &mut Context,
+) -> Result<InstructionKind, InstructionError> {
     let upper = node.keyword.to_ascii_uppercase();
-    let kind = match upper.as_str() {
-        "FROM" => return stage::from(node).map(Typed::From),
+    Ok(match upper.as_str() {
         "RUN" => command::run(node)?,
-        "CMD" => InstructionKind::Cmd(command::command_form(node)?),
-        "ENTRYPOINT" => InstructionKind::Entrypoint(command::command_form(node)?),
+        "CMD" => InstructionKind::Cmd(command::command_form(node, "CMD", ctx)?),
+        "ENTRYPOINT" => {
+            InstructionKind::Entrypoint(command::command_form(node, "ENTRYPOINT", ctx)?)
+        }
+        "SHELL" => command::shell(node)?,
         "COPY" => files::copy(node)?,
-        "WORKDIR" => InstructionKind::Workdir(files::exactly_one(node, "WORKDIR")?),
-        "USER" => InstructionKind::User(files::exactly_one(node, "USER")?),
+        "ADD" => files::add(node)?,
+        "VOLUME" => files::volume(node)?,
+        "WORKDIR" => InstructionKind::Workdir(config::exactly_one(node, "WORKDIR")?),
+        "USER" => InstructionKind::User(config::exactly_one(node, "USER")?),
+        "STOPSIGNAL" => InstructionKind::Stopsignal(config::exactly_one(node, "STOPSIGNAL")?),
+        "MAINTAINER" => config::maintainer(node, ctx)?,
         "ENV" => InstructionKind::Env(config::key_values(node, "ENV", ctx)?),
         "LABEL" => InstructionKind::Label(config::key_values(node, "LABEL", ctx)?),
-        "ARG" => InstructionKind::Arg(config::args(node, ctx)?),
-        "EXPOSE" => config::expose(node)?,
-        other if NOT_YET.contains(&other) => {
-            return Err(InstrError::new(
-                node.keyword_span,
-                format!("instruction {other} is not supported yet"),
-            ));
-        }
+        "ARG" => InstructionKind::Arg(config::args(node)?),
+        "EXPOSE" => expose::expose(node)?,
+        "HEALTHCHECK" => healthcheck::healthcheck(node)?,
+        "ONBUILD" => onbuild(node, ctx)?,
         _ => {
-            let mut e = InstrError::new(
+            let mut e = InstructionError::new(
                 node.keyword_span,
                 format!("unknown instruction: {}", node.keyword),
             );
@@ -177,6 +203,51 @@ fn convert(node: &Node, ctx: &mut Context) -> Result<Typed, InstrError> {
                 suggest::closest(&node.keyword, KEYWORDS).map(|k| format!("did you mean {k}?"));
             return Err(e);
         }
+    })
+}
+
+/// `ONBUILD <trigger>`: the trigger is typed now, run in a child build.
+fn onbuild(node: &Node, ctx: &mut Context) -> Result<InstructionKind, InstructionError> {
+    flags::read_flags(node, &[])?;
+    let Some(trigger) = node.next.as_deref() else {
+        return Err(InstructionError::new(
+            node.span,
+            "ONBUILD requires at least one argument",
+        ));
     };
-    Ok(Typed::Other(kind))
+    let keyword = trigger.keyword.to_ascii_uppercase();
+    match keyword.as_str() {
+        "ONBUILD" => {
+            return Err(InstructionError::new(
+                trigger.keyword_span,
+                "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+            ));
+        }
+        "MAINTAINER" | "FROM" => {
+            return Err(InstructionError::new(
+                trigger.keyword_span,
+                format!("{keyword} isn't allowed as an ONBUILD trigger"),
+            ));
+        }
+        _ => {}
+    }
+    let kind = convert_instruction(trigger, ctx)?;
+    Ok(InstructionKind::Onbuild(Box::new(Instruction {
+        span: trigger.span,
+        original: trigger.original.clone(),
+        kind,
+    })))
+}
+
+/// The doc comment of `name`: the rest of the first comment line that starts
+/// with `name` and a space.
+pub(crate) fn doc_comment(comments: &[String], name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    comments.iter().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')
+            .map(str::to_owned)
+    })
 }

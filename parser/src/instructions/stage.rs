@@ -2,21 +2,19 @@
 
 use crate::ast::Stage;
 use crate::node::Node;
-use crate::words::split_whitespace;
 
-use super::InstrError;
-use super::flags::read_flags;
+use super::flags::{FlagKind, read_flags};
+use super::{InstructionError, doc_comment};
 
 /// Types a `FROM` node into an empty [`Stage`].
-pub(super) fn from(node: &Node) -> Result<Stage, InstrError> {
-    let flags = read_flags(node, &["platform"], &[])?;
-    let args = split_whitespace(&node.rest);
-    let (base, name) = match args.as_slice() {
+pub(super) fn from(node: &Node) -> Result<Stage, InstructionError> {
+    let flags = read_flags(node, &[("platform", FlagKind::Value)])?;
+    let (base, name) = match node.args.as_slice() {
         [base] => (base.clone(), None),
         [base, as_word, name] if as_word.eq_ignore_ascii_case("as") => {
             let name = name.to_ascii_lowercase();
             if !is_valid_stage_name(&name) {
-                return Err(InstrError::new(
+                return Err(InstructionError::new(
                     node.rest_span,
                     format!(
                         "invalid name for build stage: {name:?}, name can't start with a number or contain symbols"
@@ -26,13 +24,15 @@ pub(super) fn from(node: &Node) -> Result<Stage, InstrError> {
             (base.clone(), Some(name))
         }
         _ => {
-            return Err(InstrError::new(
+            return Err(InstructionError::new(
                 node.span,
                 "FROM requires either one or three arguments",
             ));
         }
     };
+    let doc = name.as_deref().and_then(|n| doc_comment(&node.comments, n));
     Ok(Stage {
+        doc,
         name,
         base,
         platform: flags.get("platform"),

@@ -51,6 +51,10 @@ fn modifiers() {
         ("${UNSET:-'a b' \"$PWD\"}", "a b /home"),
         ("${PWD:?}", "/home"),
         ("${EMPTY?}", ""),
+        ("${PWD#/}", "home"),
+        ("${PWD%e}", "/hom"),
+        ("${PWD/h/x}", "/xome"),
+        ("${KOREAN//국/-}", "한-어"),
     ];
     for (input, expected) in cases {
         assert_eq!(word(input).as_deref(), Ok(expected), "input {input:?}");
@@ -71,11 +75,17 @@ fn expansion_errors() {
         ("${", ExpandError::MissingBrace),
         ("${}", ExpandError::BadSubstitution),
         ("${:x}", ExpandError::BadSubstitution),
-        ("${.}", ExpandError::UnsupportedModifier('.')),
-        ("${PWD#/}", ExpandError::UnsupportedModifier('#')),
-        ("${PWD%e}", ExpandError::UnsupportedModifier('%')),
-        ("${PWD/h/x}", ExpandError::UnsupportedModifier('/')),
-        ("${PWD:=x}", ExpandError::UnsupportedModifier('=')),
+        ("${.}", ExpandError::UnsupportedModifier(".".into())),
+        ("${PWD:#/}", ExpandError::UnsupportedModifier(":#".into())),
+        ("${PWD/h", ExpandError::MissingSlash),
+        (
+            "${PWD#\\x}",
+            ExpandError::InvalidPattern {
+                pattern: "\\x".into(),
+                escaped: "x".into(),
+            },
+        ),
+        ("${PWD:=x}", ExpandError::UnsupportedModifier(":=".into())),
         (
             "${EMPTY:?}",
             required("EMPTY", "is not allowed to be empty"),

@@ -17,6 +17,7 @@ fn arg(name: &str, default: Option<&str>) -> ArgDecl {
     ArgDecl {
         name: name.into(),
         default: default.map(Into::into),
+        doc: None,
     }
 }
 
@@ -38,12 +39,14 @@ fn skeleton_example_exact_ast() {
                   RUN chmod +x greet.sh && echo built > /app/stamp\nCMD [\"/app/greet.sh\"]\n";
     let expected = Dockerfile {
         directives: vec![],
+        check: None,
         meta_args: vec![],
         warnings: vec![],
         stages: vec![Stage {
             name: None,
             base: "busybox:local".into(),
             platform: None,
+            doc: None,
             span: span(0, 18, 1, 1),
             instructions: vec![
                 Instruction {
@@ -65,6 +68,10 @@ fn skeleton_example_exact_ast() {
                         from: None,
                         chown: None,
                         chmod: None,
+                        link: false,
+                        parents: false,
+                        exclude: vec![],
+                        inline: vec![],
                     }),
                 },
                 Instruction {
@@ -75,6 +82,9 @@ fn skeleton_example_exact_ast() {
                             "chmod +x greet.sh && echo built > /app/stamp".into(),
                         ),
                         network: None,
+                        mounts: vec![],
+                        security: None,
+                        heredocs: vec![],
                     }),
                 },
                 Instruction {
@@ -120,15 +130,24 @@ fn run_shell_and_json_forms_with_network() {
             InstructionKind::Run(Run {
                 command: CommandForm::Exec(vec!["sh".into(), "-c".into(), "echo hi".into()]),
                 network: Some("none".into()),
+                mounts: vec![],
+                security: None,
+                heredocs: vec![],
             }),
             // A broken JSON array is shell form.
             InstructionKind::Run(Run {
                 command: CommandForm::Shell("[\"broken\",".into()),
                 network: None,
+                mounts: vec![],
+                security: None,
+                heredocs: vec![],
             }),
             InstructionKind::Run(Run {
                 command: CommandForm::Shell("echo [x]".into()),
                 network: None,
+                mounts: vec![],
+                security: None,
+                heredocs: vec![],
             }),
         ]
     );
@@ -166,6 +185,10 @@ fn copy_flags_sources_and_json_form() {
                 from: Some("build".into()),
                 chown: Some("1:2".into()),
                 chmod: Some("0755".into()),
+                link: false,
+                parents: false,
+                exclude: vec![],
+                inline: vec![],
             }),
             InstructionKind::Copy(Copy {
                 sources: vec!["x y".into()],
@@ -173,6 +196,10 @@ fn copy_flags_sources_and_json_form() {
                 from: None,
                 chown: None,
                 chmod: None,
+                link: false,
+                parents: false,
+                exclude: vec![],
+                inline: vec![],
             }),
         ]
     );
@@ -247,6 +274,9 @@ fn escape_directive_with_backtick() {
         InstructionKind::Run(Run {
             command: CommandForm::Shell("dir C:\\     && echo done".into()),
             network: None,
+            mounts: vec![],
+            security: None,
+            heredocs: vec![],
         })
     );
     assert_eq!(

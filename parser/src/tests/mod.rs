@@ -2,6 +2,7 @@
 
 mod errors;
 mod expansion;
+mod full_syntax;
 mod instructions;
 mod robustness;
 

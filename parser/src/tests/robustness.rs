@@ -124,9 +124,10 @@ proptest! {
 
     #[test]
     fn dockerfile_like_strings_never_panic(
-        source in "(FROM|RUN|COPY|ENV|ARG|CMD|#|--|\\[|\\]|\"|'|\\\\|`|=|\\$|\\{|\\}| |\t|\r|\n|a|é){0,60}"
+        source in "(FROM|RUN|COPY|ADD|ENV|ARG|CMD|ONBUILD|HEALTHCHECK|SHELL|EXPOSE|--mount=|type=|#|--|<<|<<-|EOF|\\[|\\]|\"|'|\\\\|`|=|\\$|\\{|\\}|%|/|:|,| |\t|\r|\n|a|1|é){0,80}"
     ) {
         let _ = parse(&source, "Dockerfile").map_err(|e| e.to_string());
+        let _ = crate::dump::dump(&crate::syntax::parse_nodes(&source, "Dockerfile"));
         let _ = crate::expand_word(&source, &|_| Some("v".into()));
         let _ = crate::expand_words(&source, &|_| None);
     }

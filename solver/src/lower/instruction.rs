@@ -54,6 +54,15 @@ pub(super) fn lower(
     };
     match &instr.kind {
         InstructionKind::Run(run) => {
+            if !run.heredocs.is_empty() {
+                return Err(invalid("RUN with a heredoc is not supported yet", span));
+            }
+            if !run.mounts.is_empty() {
+                return Err(invalid("RUN --mount is not supported yet", span));
+            }
+            if run.security.is_some() {
+                return Err(invalid("RUN --security is not supported yet", span));
+            }
             let network = match run.network.as_deref() {
                 None | Some("default") => lowering.opts.network,
                 Some("none") => NetworkMode::None,
@@ -77,6 +86,15 @@ pub(super) fn lower(
         InstructionKind::Copy(copy) => {
             if copy.from.is_some() {
                 return Err(invalid("COPY --from is not supported yet", span));
+            }
+            if !copy.inline.is_empty() {
+                return Err(invalid("COPY with a heredoc is not supported yet", span));
+            }
+            if copy.link || copy.parents || !copy.exclude.is_empty() {
+                return Err(invalid(
+                    "COPY --link, --parents and --exclude are not supported yet",
+                    span,
+                ));
             }
             let sources = copy
                 .sources
@@ -189,6 +207,19 @@ pub(super) fn lower(
                 state.config.exposed_ports.insert(port, Empty {});
             }
             config_step(state);
+        }
+        InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
+        InstructionKind::Volume(_) => return Err(invalid("VOLUME is not supported yet", span)),
+        InstructionKind::Shell(_) => return Err(invalid("SHELL is not supported yet", span)),
+        InstructionKind::Healthcheck(_) => {
+            return Err(invalid("HEALTHCHECK is not supported yet", span));
+        }
+        InstructionKind::Onbuild(_) => return Err(invalid("ONBUILD is not supported yet", span)),
+        InstructionKind::Stopsignal(_) => {
+            return Err(invalid("STOPSIGNAL is not supported yet", span));
+        }
+        InstructionKind::Maintainer(_) => {
+            return Err(invalid("MAINTAINER is not supported yet", span));
         }
     }
     Ok(())

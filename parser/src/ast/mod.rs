@@ -3,14 +3,24 @@
 //! Values are kept raw (unexpanded, quotes kept where the instruction keeps
 //! them); variable expansion is the solver's job, with [`crate::shell`].
 
+mod files;
+mod health;
+mod run;
+
+pub use files::{Add, Copy, InlineFile};
+pub use health::{HealthConfig, Healthcheck};
+pub use run::{Mount, MountKind, Run, Security, Sharing};
+
 use crate::diagnostic::{Diagnostic, Span};
-pub use crate::syntax::Directive;
+pub use crate::directives::{CheckDirective, Directive};
 
 /// A parsed Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dockerfile {
     /// Parser directives from the top of the file (`syntax`, `escape`, `check`).
     pub directives: Vec<Directive>,
+    /// The `# check=` directive, read.
+    pub check: Option<CheckDirective>,
     /// `ARG`s declared before the first `FROM` (usable in `FROM` lines).
     pub meta_args: Vec<ArgDecl>,
     /// The build stages, in order.
@@ -30,6 +40,9 @@ pub struct Stage {
     pub platform: Option<String>,
     /// The `FROM` instruction.
     pub span: Span,
+    /// The doc comment of the stage name: the rest of the first comment line
+    /// above `FROM` that starts with the name and a space.
+    pub doc: Option<String>,
     /// The instructions after `FROM`, up to the next `FROM`.
     pub instructions: Vec<Instruction>,
 }
@@ -46,13 +59,15 @@ pub struct Instruction {
     pub kind: InstructionKind,
 }
 
-/// The instructions kiln builds (more arrive with the full syntax).
+/// Every Dockerfile instruction but `FROM` (which starts a [`Stage`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstructionKind {
     /// `RUN`.
     Run(Run),
     /// `COPY`.
     Copy(Copy),
+    /// `ADD`.
+    Add(Add),
     /// `ENV k=v …` or legacy `ENV k v`.
     Env(Vec<KeyValue>),
     /// `ARG name[=default] …` inside a stage.
@@ -67,8 +82,22 @@ pub enum InstructionKind {
     User(String),
     /// `LABEL k=v …`.
     Label(Vec<KeyValue>),
-    /// `EXPOSE port[/proto] …` (raw words).
+    /// `EXPOSE port[/proto] …` (raw words; literal ones are validated, see
+    /// [`crate::parse_port_spec`]).
     Expose(Vec<String>),
+    /// `VOLUME path …` or `VOLUME ["path", …]` (raw).
+    Volume(Vec<String>),
+    /// `SHELL ["exe", "arg", …]` (JSON form only).
+    Shell(Vec<String>),
+    /// `HEALTHCHECK NONE` or `HEALTHCHECK [flags] CMD …`.
+    Healthcheck(Healthcheck),
+    /// `ONBUILD <instruction>`: the trigger, typed (never `FROM`,
+    /// `ONBUILD` or `MAINTAINER`).
+    Onbuild(Box<Instruction>),
+    /// `STOPSIGNAL signal` (raw).
+    Stopsignal(String),
+    /// `MAINTAINER name` (deprecated; raw).
+    Maintainer(String),
 }
 
 /// How a command is written.
@@ -78,30 +107,6 @@ pub enum CommandForm {
     Shell(String),
     /// Exec (JSON) form: `["prog", "arg"]`, run without a shell.
     Exec(Vec<String>),
-}
-
-/// `RUN [--network=…] command`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
-    /// The command.
-    pub command: CommandForm,
-    /// `--network`: `default`, `none` or `host`.
-    pub network: Option<String>,
-}
-
-/// `COPY [--from=…] [--chown=…] [--chmod=…] src… dest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Copy {
-    /// The sources, raw, in order (at least one).
-    pub sources: Vec<String>,
-    /// The destination, raw.
-    pub dest: String,
-    /// `--from`: a stage name or index, or an image.
-    pub from: Option<String>,
-    /// `--chown=user[:group]`.
-    pub chown: Option<String>,
-    /// `--chmod=mode`.
-    pub chmod: Option<String>,
 }
 
 /// One `key=value` of ENV or LABEL, raw (unexpanded, quotes kept).
@@ -120,4 +125,7 @@ pub struct ArgDecl {
     pub name: String,
     /// The default, raw (unexpanded, quotes kept); `None` without `=`.
     pub default: Option<String>,
+    /// The doc comment: the rest of the first comment line above the `ARG`
+    /// that starts with the name and a space.
+    pub doc: Option<String>,
 }

@@ -1,0 +1,77 @@
+//! `kiln check`, `kiln build --check` and `kiln debug parse`: the front end alone.
+
+use crate::harness::Kiln;
+
+#[test]
+fn check_reports_every_error_with_location_and_exits_1() {
+    let kiln = Kiln::empty();
+    let dir = kiln.context(
+        "chk",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nCOPPY a b\nRUN --bogus true\nEXPOSE 80/xyz\n",
+        )],
+    );
+    let run = kiln.cmd(&["check", &dir.display().to_string()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for needle in [
+        "unknown instruction: COPPY",
+        "did you mean COPY?",
+        "Dockerfile:2:1]",
+        "Dockerfile:3:5]",
+        "Dockerfile:4:",
+        "Check failed: 3 errors",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "missing {needle:?}:\n{}",
+            run.stderr
+        );
+    }
+    // Nothing was built: the state root was never created.
+    assert!(!kiln.root.path().join("index-v1.db").exists());
+}
+
+#[test]
+fn build_check_prints_warnings_and_succeeds() {
+    let kiln = Kiln::empty();
+    let dir = kiln.context(
+        "warn",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nMAINTAINER someone\nENV A 1\nRUN true \\\n\n  && true\n",
+        )],
+    );
+    let run = kiln.cmd(&["build", "--check", &dir.display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("MAINTAINER"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Check complete, 3 warnings found"),
+        "{}",
+        run.stderr
+    );
+    assert!(!kiln.root.path().join("index-v1.db").exists());
+}
+
+#[test]
+fn debug_parse_prints_buildkit_dump() {
+    let kiln = Kiln::empty();
+    let dir = kiln.context(
+        "dump",
+        &[(
+            "Dockerfile",
+            "FROM busybox AS base\nCOPY --chown=1:1 a b /c/\nCMD [\"sh\", \"-c\", \"x\"]\n",
+        )],
+    );
+    let run = kiln
+        .cmd(&[
+            "debug",
+            "parse",
+            &dir.join("Dockerfile").display().to_string(),
+        ])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        "(from \"busybox\" \"AS\" \"base\")\n(copy [\"--chown=1:1\"] \"a\" \"b\" \"/c/\")\n(cmd \"sh\" \"-c\" \"x\")\n"
+    );
+}
