@@ -185,3 +185,25 @@ fn dockerignore_leaves_files_out_of_copy_and_cache_keys() {
     let again = kiln.build("ign:1", &dir).ok();
     assert_eq!(again.status_of("[2/3]"), "CACHED", "{}", again.stderr);
 }
+
+#[test]
+fn stages_the_target_does_not_need_never_run() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "stages",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local AS broken\nRUN exit 1\n\
+             FROM busybox:local AS base\nRUN echo base > /base\n\
+             FROM base\nRUN cat /base > /final\n",
+        )],
+    );
+    let build = kiln.build("st:1", &dir).ok();
+    assert!(!build.stderr.contains("exit 1"), "{}", build.stderr);
+    assert!(
+        build.stderr.contains("[base 2/2] RUN echo base"),
+        "{}",
+        build.stderr
+    );
+    assert_eq!(kiln.run_out("st:1", &["cat", "/final"]), "base\n");
+}

@@ -3,8 +3,8 @@
 use crate::harness::Kiln;
 use std::io::Read;
 
-/// The layer digests of a tagged image, read from the OCI layout as a tool would.
-fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
+/// The manifest of a tagged image and a blob reader, from the OCI layout as a tool would.
+fn manifest(kiln: &Kiln, name: &str) -> (serde_json::Value, impl Fn(&str) -> std::path::PathBuf) {
     let content = kiln.content_dir();
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(content.join("index.json")).unwrap()).unwrap();
@@ -17,13 +17,26 @@ fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
         .as_str()
         .unwrap()
         .to_string();
-    let blob = |d: &str| {
+    let blob = move |d: &str| {
         content
             .join("blobs/sha256")
             .join(d.trim_start_matches("sha256:"))
     };
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(blob(&manifest_digest)).unwrap()).unwrap();
+    (manifest, blob)
+}
+
+/// The image config of a tagged image.
+fn config(kiln: &Kiln, name: &str) -> serde_json::Value {
+    let (manifest, blob) = manifest(kiln, name);
+    let digest = manifest["config"]["digest"].as_str().unwrap();
+    serde_json::from_slice(&std::fs::read(blob(digest)).unwrap()).unwrap()
+}
+
+/// The layer blob paths of a tagged image.
+fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
+    let (manifest, blob) = manifest(kiln, name);
     manifest["layers"]
         .as_array()
         .unwrap()
@@ -120,4 +133,53 @@ fn images_lists_built_and_imported_images() {
         "{out}"
     );
     assert!(lines[2].contains("MB"), "{out}");
+}
+
+#[test]
+fn config_only_instructions_are_written_like_docker() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "conf",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\n\
+             MAINTAINER Jane <jane@example.com>\n\
+             ARG P=9000\n\
+             EXPOSE $P 7000-7001/udp\n\
+             VOLUME [\"/data\", \"/logs\"]\n\
+             STOPSIGNAL SIGINT\n\
+             HEALTHCHECK --interval=30s --retries=2 CMD wget -q localhost\n\
+             SHELL [\"/bin/busybox\", \"sh\", \"-c\"]\n\
+             RUN echo \"$0\" > /shell\n\
+             CMD echo \"$0\"\n",
+        )],
+    );
+    kiln.build("conf:1", &dir).ok();
+    let c = config(&kiln, "conf:1");
+    assert_eq!(c["author"], "Jane <jane@example.com>");
+    let ports: Vec<&String> = c["config"]["ExposedPorts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(ports, ["7000/udp", "7001/udp", "9000/tcp"]);
+    let volumes: Vec<&String> = c["config"]["Volumes"].as_object().unwrap().keys().collect();
+    assert_eq!(volumes, ["/data", "/logs"]);
+    assert_eq!(c["config"]["StopSignal"], "SIGINT");
+    assert_eq!(
+        c["config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "wget -q localhost"])
+    );
+    assert_eq!(c["config"]["Healthcheck"]["Interval"], 30_000_000_000u64);
+    assert_eq!(c["config"]["Healthcheck"]["Retries"], 2);
+    assert_eq!(
+        c["config"]["Shell"],
+        serde_json::json!(["/bin/busybox", "sh", "-c"])
+    );
+    // SHELL changes how later shell forms run, for RUN and for CMD.
+    assert_eq!(
+        c["config"]["Cmd"],
+        serde_json::json!(["/bin/busybox", "sh", "-c", "echo \"$0\""])
+    );
+    assert_eq!(kiln.run_out("conf:1", &["cat", "/shell"]), "sh\n");
 }

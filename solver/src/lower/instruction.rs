@@ -1,12 +1,12 @@
-//! Lowering of each instruction kind into vertices and config changes.
+//! Lowering of the instructions that add vertices (RUN, COPY, WORKDIR); the rest
+//! go to [`super::config`].
 
 use super::Lowering;
 use super::state::{HistoryStep, StageState, clean_absolute};
 use crate::error::{Result, SolveError};
 use crate::op::{CopyOp, ExecOp, FileOp, Op};
-use kiln_cache::oci::Empty;
 use kiln_executor::NetworkMode;
-use kiln_parser::{CommandForm, Instruction, InstructionKind, Span};
+use kiln_parser::{Instruction, InstructionKind, Span};
 
 /// Whether the instruction adds a vertex (and so a progress line).
 pub(super) fn makes_vertex(kind: &InstructionKind) -> bool {
@@ -20,14 +20,6 @@ fn invalid(message: impl Into<String>, span: Span) -> SolveError {
     SolveError::Dockerfile {
         message: message.into(),
         span,
-    }
-}
-
-/// The argv of a command form, with `/bin/sh -c` for the shell form.
-fn argv(form: &CommandForm) -> Vec<String> {
-    match form {
-        CommandForm::Shell(cmd) => vec!["/bin/sh".into(), "-c".into(), cmd.clone()],
-        CommandForm::Exec(args) => args.clone(),
     }
 }
 
@@ -75,7 +67,7 @@ pub(super) fn lower(
                 }
             };
             let op = Op::Exec(ExecOp {
-                args: argv(&run.command),
+                args: state.argv(&run.command),
                 env: state.run_env(),
                 cwd: state.workdir(),
                 user: state.config.user.clone().unwrap_or_default(),
@@ -146,80 +138,11 @@ pub(super) fn lower(
             let owner = state.config.user.clone().filter(|u| !u.is_empty());
             vertex(lowering, state, Op::File(FileOp::Mkdir { path, owner }));
         }
-        InstructionKind::Env(pairs) => {
-            let values = pairs
-                .iter()
-                .map(|kv| Ok((kv.key.clone(), state.expand(&kv.value, span)?)))
-                .collect::<Result<Vec<_>>>()?;
-            for (k, v) in values {
-                state.set_env(&k, &v);
-            }
-            config_step(state);
-        }
-        InstructionKind::Arg(decls) => {
-            for decl in decls {
-                let value = match lowering.opts.build_args.get(&decl.name) {
-                    Some(v) => Some(v.clone()),
-                    None => match &decl.default {
-                        Some(raw) => Some(state.expand(raw, span)?),
-                        None => lowering.meta_args.get(&decl.name).cloned(),
-                    },
-                };
-                lowering.used_args.insert(decl.name.clone());
-                if let Some(v) = value {
-                    state.args.insert(decl.name.clone(), v);
-                }
-            }
-        }
-        InstructionKind::Cmd(form) => {
-            state.config.cmd = Some(argv(form));
-            state.cmd_set = true;
-            config_step(state);
-        }
-        InstructionKind::Entrypoint(form) => {
-            state.config.entrypoint = Some(argv(form));
-            // Like Docker: an ENTRYPOINT resets a CMD inherited from the base image.
-            if !state.cmd_set {
-                state.config.cmd = None;
-            }
-            config_step(state);
-        }
-        InstructionKind::User(raw) => {
-            state.config.user = Some(state.expand(raw, span)?);
-            config_step(state);
-        }
-        InstructionKind::Label(pairs) => {
-            for kv in pairs {
-                let key = state.expand(&kv.key, span)?;
-                let value = state.expand(&kv.value, span)?;
-                state.config.labels.insert(key, value);
-            }
-            config_step(state);
-        }
-        InstructionKind::Expose(ports) => {
-            for raw in ports {
-                let port = state.expand(raw, span)?;
-                let port = if port.contains('/') {
-                    port.to_lowercase()
-                } else {
-                    format!("{port}/tcp")
-                };
-                state.config.exposed_ports.insert(port, Empty {});
-            }
-            config_step(state);
-        }
         InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
-        InstructionKind::Volume(_) => return Err(invalid("VOLUME is not supported yet", span)),
-        InstructionKind::Shell(_) => return Err(invalid("SHELL is not supported yet", span)),
-        InstructionKind::Healthcheck(_) => {
-            return Err(invalid("HEALTHCHECK is not supported yet", span));
-        }
-        InstructionKind::Onbuild(_) => return Err(invalid("ONBUILD is not supported yet", span)),
-        InstructionKind::Stopsignal(_) => {
-            return Err(invalid("STOPSIGNAL is not supported yet", span));
-        }
-        InstructionKind::Maintainer(_) => {
-            return Err(invalid("MAINTAINER is not supported yet", span));
+        kind => {
+            if super::config::apply(lowering, state, kind, span)? {
+                config_step(state);
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Lowering: the typed Dockerfile AST to a [`BuildGraph`], one stage at a time,
 //! starting from the target and pulling in only the stages it needs.
 
+mod config;
 mod instruction;
 mod state;
 
@@ -80,6 +81,9 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         .collect();
     let mut image = config;
     image.config = state.config.clone();
+    if state.author.is_some() {
+        image.author = state.author.clone();
+    }
     Ok(BuildPlan {
         graph: lowering.graph,
         target: state.node,

@@ -26,6 +26,8 @@ pub struct StageState {
     pub steps: Vec<HistoryStep>,
     /// Whether this stage set CMD (an ENTRYPOINT then keeps it).
     pub cmd_set: bool,
+    /// `MAINTAINER`: the image's author.
+    pub author: Option<String>,
 }
 
 impl StageState {
@@ -67,6 +69,23 @@ impl StageState {
             }
         }
         env
+    }
+
+    /// The argv of a command form: the shell form runs in the stage's `SHELL`
+    /// (default `/bin/sh -c`).
+    pub fn argv(&self, form: &kiln_parser::CommandForm) -> Vec<String> {
+        match form {
+            kiln_parser::CommandForm::Shell(cmd) => {
+                let mut argv = self
+                    .config
+                    .shell
+                    .clone()
+                    .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                argv.push(cmd.clone());
+                argv
+            }
+            kiln_parser::CommandForm::Exec(args) => args.clone(),
+        }
     }
 
     /// The working directory (`/` when unset).
