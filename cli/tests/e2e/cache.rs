@@ -11,14 +11,20 @@ fn rand(kiln: &Kiln) -> String {
     kiln.run_out("c:1", &["cat", "/rand"])
 }
 
-#[test]
-fn rebuild_runs_nothing_and_keeps_results() {
+/// A state root with `c:1` built from DOCKERFILE, and its context folder.
+fn built() -> (Kiln, std::path::PathBuf) {
     let kiln = Kiln::new();
     let dir = kiln.context(
         "c",
         &[("Dockerfile", DOCKERFILE), ("greet.sh", "echo hi\n")],
     );
     kiln.build("c:1", &dir).ok();
+    (kiln, dir)
+}
+
+#[test]
+fn rebuild_runs_nothing_and_keeps_results() {
+    let (kiln, dir) = built();
     let (first, id) = (rand(&kiln), kiln.image_id("c:1"));
     assert_eq!(first.len(), 32);
     let again = kiln.build("c:1", &dir).ok();
@@ -40,12 +46,7 @@ fn rebuild_runs_nothing_and_keeps_results() {
 
 #[test]
 fn changed_content_reruns_copy_and_later_steps_only() {
-    let kiln = Kiln::new();
-    let dir = kiln.context(
-        "c",
-        &[("Dockerfile", DOCKERFILE), ("greet.sh", "echo hi\n")],
-    );
-    kiln.build("c:1", &dir).ok();
+    let (kiln, dir) = built();
     let first = rand(&kiln);
     std::fs::write(dir.join("greet.sh"), "echo changed\n").unwrap();
     let rebuild = kiln.build("c:1", &dir).ok();
@@ -69,12 +70,7 @@ fn changed_content_reruns_copy_and_later_steps_only() {
 
 #[test]
 fn touching_without_changing_content_reruns_nothing() {
-    let kiln = Kiln::new();
-    let dir = kiln.context(
-        "c",
-        &[("Dockerfile", DOCKERFILE), ("greet.sh", "echo hi\n")],
-    );
-    kiln.build("c:1", &dir).ok();
+    let (kiln, dir) = built();
     let first = rand(&kiln);
     // New mtime and ctime, same bytes.
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -87,12 +83,7 @@ fn touching_without_changing_content_reruns_nothing() {
 
 #[test]
 fn cache_ls_lists_one_row_per_cached_step() {
-    let kiln = Kiln::new();
-    let dir = kiln.context(
-        "c",
-        &[("Dockerfile", DOCKERFILE), ("greet.sh", "echo hi\n")],
-    );
-    kiln.build("c:1", &dir).ok();
+    let (kiln, _context) = built();
     let ls = kiln.cmd(&["cache", "ls"]).ok().stdout;
     let lines: Vec<&str> = ls.lines().collect();
     assert!(

@@ -54,103 +54,106 @@ impl Solver {
         graph: Arc<BuildGraph>,
         target: Node,
     ) -> Result<HashMap<Node, VertexResult>> {
-        let needed = ancestors(&graph, target);
-        let mut waiting: HashMap<Node, usize> = needed
-            .iter()
-            .map(|&n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
-            .collect();
-        let mut results: HashMap<Node, VertexResult> = HashMap::new();
-        let mut hits: Vec<String> = Vec::new();
+        let mut walk = Walk::new(graph, target);
         let mut tasks = JoinSet::new();
-        let limit = Arc::new(Semaphore::new(self.jobs.max(1)));
-        let mut ready: Vec<Node> = waiting
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(n, _)| *n)
-            .collect();
-        loop {
-            while let Some(node) = ready.pop() {
-                let input = graph
-                    .neighbors_directed(node, Direction::Incoming)
-                    .next()
-                    .and_then(|i| results.get(&i).cloned());
-                // Cache hits resolve right here, without a task or a thread hand-off:
-                // a fully cached build is a tight loop of index reads.
-                let hit = match self.try_cached(&graph, node, input.as_ref()) {
-                    Ok(hit) => hit,
-                    Err(e) => {
-                        tasks.shutdown().await;
-                        return Err(e);
-                    }
-                };
-                if let Some(result) = hit {
-                    finish(
-                        &graph,
-                        node,
-                        result,
-                        &mut results,
-                        &mut hits,
-                        &mut waiting,
-                        &mut ready,
-                    );
-                    continue;
-                }
-                let (solver, graph, limit) = (self.clone(), graph.clone(), limit.clone());
-                tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    (node, solver.run_vertex(&graph, node, input).await)
-                });
-            }
-            let Some(joined) = tasks.join_next().await else {
-                break;
-            };
-            let (node, result) = joined.map_err(|e| SolveError::Io(std::io::Error::other(e)))?;
-            match result {
-                Ok(result) => finish(
-                    &graph,
-                    node,
-                    result,
-                    &mut results,
-                    &mut hits,
-                    &mut waiting,
-                    &mut ready,
-                ),
-                Err(e) => {
-                    tasks.shutdown().await;
-                    return Err(e);
-                }
-            }
+        if let Err(e) = self.drive(&mut walk, &mut tasks).await {
+            // The first error cancels everything still running.
+            tasks.shutdown().await;
+            return Err(e);
         }
-        let store = self.store.clone();
+        let (store, hits) = (self.store.clone(), std::mem::take(&mut walk.hits));
         blocking(move || {
             Ok(store
                 .index()
                 .touch_records(&hits, kiln_cache::root::unix_now())?)
         })
         .await?;
-        Ok(results)
+        Ok(walk.results)
+    }
+
+    /// Runs ready vertices until none is left: cache hits resolve right here, without
+    /// a task or a thread hand-off (a fully cached build is a tight loop of index
+    /// reads); misses run as tasks, at most `jobs` at once.
+    async fn drive(
+        &self,
+        walk: &mut Walk,
+        tasks: &mut JoinSet<(Node, Result<VertexResult>)>,
+    ) -> Result<()> {
+        let limit = Arc::new(Semaphore::new(self.jobs.max(1)));
+        loop {
+            while let Some(node) = walk.ready.pop() {
+                let input = walk.input(node);
+                if let Some(result) = self.try_cached(&walk.graph, node, input.as_ref())? {
+                    walk.finish(node, result);
+                    continue;
+                }
+                let (solver, graph, limit) = (self.clone(), walk.graph.clone(), limit.clone());
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    (node, solver.run_vertex(&graph, node, input).await)
+                });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                return Ok(());
+            };
+            let (node, result) = joined.map_err(|e| SolveError::Io(std::io::Error::other(e)))?;
+            walk.finish(node, result?);
+        }
     }
 }
 
-/// Records a vertex's result and makes the vertices waiting only on it ready.
-fn finish(
-    graph: &BuildGraph,
-    node: Node,
-    result: VertexResult,
-    results: &mut HashMap<Node, VertexResult>,
-    hits: &mut Vec<String>,
-    waiting: &mut HashMap<Node, usize>,
-    ready: &mut Vec<Node>,
-) {
-    if result.cached {
-        hits.push(result.key.clone());
+/// The state of one walk over the graph: what is done, what waits on what.
+struct Walk {
+    graph: Arc<BuildGraph>,
+    /// For each needed vertex not yet ready, how many inputs it still waits for.
+    waiting: HashMap<Node, usize>,
+    ready: Vec<Node>,
+    results: HashMap<Node, VertexResult>,
+    /// Keys of the cache records hit, marked used at the end.
+    hits: Vec<String>,
+}
+
+impl Walk {
+    /// A walk over `target` and the vertices it depends on.
+    fn new(graph: Arc<BuildGraph>, target: Node) -> Self {
+        let waiting: HashMap<Node, usize> = ancestors(&graph, target)
+            .into_iter()
+            .map(|n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
+            .collect();
+        let ready = waiting
+            .iter()
+            .filter(|(_, c)| **c == 0)
+            .map(|(n, _)| *n)
+            .collect();
+        Self {
+            graph,
+            waiting,
+            ready,
+            results: HashMap::new(),
+            hits: Vec::new(),
+        }
     }
-    results.insert(node, result);
-    for next in graph.neighbors_directed(node, Direction::Outgoing) {
-        if let Some(count) = waiting.get_mut(&next) {
-            *count -= 1;
-            if *count == 0 {
-                ready.push(next);
+
+    /// The result of the vertex's input, if it has one.
+    fn input(&self, node: Node) -> Option<VertexResult> {
+        self.graph
+            .neighbors_directed(node, Direction::Incoming)
+            .next()
+            .and_then(|i| self.results.get(&i).cloned())
+    }
+
+    /// Records a vertex's result and makes the vertices waiting only on it ready.
+    fn finish(&mut self, node: Node, result: VertexResult) {
+        if result.cached {
+            self.hits.push(result.key.clone());
+        }
+        self.results.insert(node, result);
+        for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
+            if let Some(count) = self.waiting.get_mut(&next) {
+                *count -= 1;
+                if *count == 0 {
+                    self.ready.push(next);
+                }
             }
         }
     }
