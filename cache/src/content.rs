@@ -131,6 +131,14 @@ impl ContentStore {
         write_atomic(&self.dir, &self.dir.join("index.json"), &json)
     }
 
+    /// The manifest descriptors listed in `index.json`.
+    pub fn manifests(&self) -> Result<Vec<Descriptor>> {
+        let path = self.dir.join("index.json");
+        let index: ImageIndex = serde_json::from_slice(&fs::read(&path)?)
+            .map_err(|e| CacheError::json(path.display().to_string(), e))?;
+        Ok(index.manifests)
+    }
+
     /// Deletes the blobs whose digests are not in `keep`; returns the bytes freed.
     pub fn remove_blobs_except(&self, keep: &std::collections::HashSet<String>) -> Result<u64> {
         let mut freed = 0;

@@ -307,7 +307,62 @@ impl Index {
         Ok(rows)
     }
 
+    /// Every cache record as stored, whether or not its snapshot exists (for GC).
+    pub fn all_records(&self) -> Result<Vec<CacheRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key, snapshot, description, created, last_used FROM cache_records",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], record_row)
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Deletes, in one transaction, the cache records `keys` and the snapshots `ids`
+    /// with everything that names them: their records, layers and chain ids. Call it
+    /// before removing the snapshots' dirs, so no row ever points at a missing dir.
+    pub fn remove_records_and_snapshots(&self, keys: &[String], ids: &[String]) -> Result<()> {
+        if keys.is_empty() && ids.is_empty() {
+            return Ok(());
+        }
+        self.transaction(|tx| {
+            let mut record = tx.prepare_cached("DELETE FROM cache_records WHERE key = ?1")?;
+            for key in keys {
+                record.execute(params![key])?;
+            }
+            for sql in [
+                "DELETE FROM cache_records WHERE snapshot = ?1",
+                "DELETE FROM layers WHERE snapshot = ?1",
+                "DELETE FROM chains WHERE snapshot = ?1",
+                "DELETE FROM snapshots WHERE id = ?1",
+            ] {
+                let mut stmt = tx.prepare_cached(sql)?;
+                for id in ids {
+                    stmt.execute(params![id])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     // --- layers and chains ---
+
+    /// Every chain id with the snapshot holding its filesystem.
+    pub fn chains(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT chain_id, snapshot FROM chains")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
 
     /// The layer exported from `snapshot`, if any.
     pub fn layer(&self, snapshot: &str) -> Result<Option<LayerRow>> {

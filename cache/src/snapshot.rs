@@ -45,6 +45,14 @@ impl ActiveSnapshot {
         self.dir.join("mnt")
     }
 
+    /// An empty folder to mount another snapshot on, read-only, while this one is
+    /// active (the source of `COPY --from`); created on first use.
+    pub fn source_mount_dir(&self) -> Result<PathBuf> {
+        let dir = self.dir.join("src");
+        fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
     /// The parent snapshot.
     pub fn parent(&self) -> Option<&str> {
         self.parent.as_deref()
@@ -91,7 +99,11 @@ impl Store {
         active: ActiveSnapshot,
         record: Option<&CacheRecord>,
     ) -> Result<SnapshotRow> {
-        for scratch in [active.dir.join("work"), active.mount_dir()] {
+        for scratch in [
+            active.dir.join("work"),
+            active.mount_dir(),
+            active.dir.join("src"),
+        ] {
             if scratch.exists() {
                 fs::remove_dir_all(&scratch)?;
             }
@@ -200,6 +212,32 @@ impl Store {
             fs::remove_dir(&upper)?;
         }
         Ok(())
+    }
+
+    /// A read-only overlay mount of the committed snapshot `top` (`None`: empty).
+    pub fn readonly_mount(&self, top: Option<&str>) -> Result<OverlayMount> {
+        let mut lowers: Vec<String> = match top {
+            Some(id) => self
+                .snapshot_chain(id)?
+                .into_iter()
+                .filter(|s| !s.empty)
+                .map(|s| format!("{}/fs", s.id))
+                .collect(),
+            None => Vec::new(),
+        };
+        // Without an upper dir overlay wants two lower dirs: the empty one is always there.
+        let base_dir = self.root().snapshots_dir();
+        fs::create_dir_all(base_dir.join(".empty"))?;
+        lowers.push(".empty".into());
+        Ok(OverlayMount {
+            options: vec![
+                "index=off".into(),
+                "redirect_dir=off".into(),
+                "metacopy=off".into(),
+                format!("lowerdir={}", lowers.join(":")),
+            ],
+            base_dir,
+        })
     }
 
     /// The overlay mount of an active snapshot over its parent chain.

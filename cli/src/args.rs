@@ -97,6 +97,12 @@ pub struct BuildArgs {
     /// Progress output
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Build this stage (default: the last one)
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Run at most N steps at once (default: no limit, like BuildKit)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Only parse and lint the Dockerfile, do not build (exit 1 on errors)
     #[arg(long)]
     pub check: bool,
@@ -140,4 +146,27 @@ pub struct ImportArgs {
 pub enum CacheCommand {
     /// List the cache records: one per cached step
     Ls,
+    /// Show the build cache's disk usage
+    Du,
+    /// Remove build cache: dangling records, leftovers of interrupted builds, and
+    /// whatever no image or remaining record needs
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove every cache record, not only those no image uses (images keep working)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only remove records last used before this: `until=24h`, `until=1h30m`,
+    /// `until=2026-11-23T00:00:00Z`
+    #[arg(long, value_name = "FILTER", value_parser = kiln_cache::gc::Until::parse_filter)]
+    pub filter: Option<kiln_cache::gc::Until>,
+    /// Remove least recently used records until the cache holds at most this much
+    /// (`10GB`, `500MB`, `2GiB`)
+    #[arg(long, value_name = "SIZE", value_parser = kiln_cache::gc::parse_size)]
+    pub keep_storage: Option<u64>,
+    /// Do not prompt (kiln never prompts; accepted for docker compatibility)
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }

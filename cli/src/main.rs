@@ -24,7 +24,14 @@ fn main() -> ExitCode {
         let code = kiln_executor::helper_main();
         return ExitCode::from(u8::try_from(code).unwrap_or(255));
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; a wrong command line is a user error (1).
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let root = cli.root.clone().unwrap_or_else(kiln_cache::default_root);
     let result = match cli.command {
         Command::Build(args) => commands::build::run(&root, args),

@@ -26,7 +26,7 @@ pub struct BuildRequest {
     pub tags: Vec<String>,
     /// `--no-cache`.
     pub no_cache: bool,
-    /// Vertices run at once.
+    /// Vertices run at once (0: no limit).
     pub jobs: usize,
     /// `SOURCE_DATE_EPOCH`: the time written in the image instead of the build's.
     pub source_date_epoch: Option<i64>,

@@ -255,7 +255,8 @@ impl BuildContext {
     }
 }
 
-fn join_rel(prefix: &str, name: &str) -> String {
+/// `prefix/name`, or `name` when the prefix is empty.
+pub(crate) fn join_rel(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_string()
     } else {
@@ -279,7 +280,8 @@ pub fn clean_relative(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-fn has_wildcard(segment: &str) -> bool {
+/// Whether a path segment holds `*`, `?` or `[`.
+pub(crate) fn has_wildcard(segment: &str) -> bool {
     segment.contains(['*', '?', '['])
 }
 

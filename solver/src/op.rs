@@ -36,9 +36,21 @@ pub enum FileOp {
     Mkdir { path: String, owner: Option<String> },
 }
 
-/// COPY sources (context-relative, cleaned, possibly with wildcards) to a destination.
+/// Where COPY takes its sources from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CopySource {
+    /// The build context (sources are hashed into the key).
+    Context,
+    /// The vertex's [`Input::From`] (another stage or an image, whose key already
+    /// identifies its content).
+    From,
+}
+
+/// COPY sources (cleaned, possibly with wildcards; relative to the context or to the
+/// `--from` root) to a destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CopyOp {
+    pub source: CopySource,
     pub sources: Vec<String>,
     /// Absolute destination; a trailing `/` means "into this directory".
     pub dest: String,
@@ -58,8 +70,17 @@ pub struct Vertex {
     pub span: Span,
 }
 
+/// What an edge gives the vertex it points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Input {
+    /// The filesystem the vertex changes.
+    Parent,
+    /// The filesystem `COPY --from` reads.
+    From,
+}
+
 /// A DAG of vertices; an edge `a → b` means `b` takes `a`'s filesystem as input.
-pub type BuildGraph = DiGraph<Vertex, ()>;
+pub type BuildGraph = DiGraph<Vertex, Input>;
 
 /// Node handle in a [`BuildGraph`].
 pub type Node = NodeIndex;

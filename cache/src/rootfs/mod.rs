@@ -117,6 +117,17 @@ impl RootDir {
             .map_err(|e| RootfsError::in_root("create directory", path, e))
     }
 
+    /// Opens the directory at `path` inside the root for reading (listing), following
+    /// in-root symlinks; `""` or `/` is the root itself.
+    pub fn open_dir(&self, path: &str) -> Result<OwnedFd, RootfsError> {
+        resolve::open_in_root(
+            self.as_fd(),
+            path.as_bytes(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+        )
+        .map_err(|e| RootfsError::in_root("open directory", path, e))
+    }
+
     /// Reads a whole file inside the root (e.g. `/etc/passwd`), following in-root symlinks.
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>, RootfsError> {
         let fd = resolve::open_in_root(self.as_fd(), path.as_bytes(), OFlags::RDONLY)

@@ -50,11 +50,15 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         options: BuildOptions {
             build_args,
             network: args.network.into(),
-            target: None,
+            target: args.target.clone(),
         },
         tags: args.tags.clone(),
         no_cache: args.no_cache,
-        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        jobs: match args.jobs {
+            Some(0) => return Err(CliError::user("`--jobs` must be at least 1")),
+            Some(n) => n,
+            None => 0,
+        },
         source_date_epoch,
     };
     let outcome = runtime

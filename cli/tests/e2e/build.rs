@@ -207,3 +207,86 @@ fn stages_the_target_does_not_need_never_run() {
     );
     assert_eq!(kiln.run_out("st:1", &["cat", "/final"]), "base\n");
 }
+
+#[test]
+fn copy_from_stages_and_images() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "multi",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local AS build\n\
+             RUN mkdir -p /out && echo A > /out/a.txt && echo C > /out/c.txt && echo L > /out/x.log\n\
+             FROM busybox:local AS other\n\
+             RUN echo other > /o\n\
+             FROM busybox:local\n\
+             COPY --from=build /out/*.txt /res/\n\
+             COPY --from=1 /o /res/o\n\
+             COPY --from=busybox:local /etc/group /res/group\n\
+             RUN ls /res > /list\n",
+        )],
+    );
+    let build = kiln.build("multi:1", &dir).ok();
+    assert!(
+        build.stderr.contains("[build 2/2] RUN mkdir"),
+        "{}",
+        build.stderr
+    );
+    assert_eq!(
+        kiln.run_out("multi:1", &["cat", "/list"]),
+        "a.txt\nc.txt\ngroup\no\n"
+    );
+    assert_eq!(
+        kiln.run_out("multi:1", &["cat", "/res/a.txt", "/res/o"]),
+        "A\nother\n"
+    );
+    let again = kiln.build("multi:1", &dir).ok();
+    assert!(
+        !again.stderr.contains("DONE"),
+        "a rebuild runs nothing:\n{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn copy_from_resolves_symlinks_inside_the_source_stage() {
+    let kiln = Kiln::new();
+    let marker = std::env::temp_dir().join(format!("kiln-from-marker-{}", std::process::id()));
+    std::fs::write(&marker, "host secret").unwrap();
+    let dockerfile = format!(
+        "FROM busybox:local AS evil\nRUN mkdir /out && ln -s / /out/escape\n\
+         FROM busybox:local\nCOPY --from=evil /out/escape{m} /stolen\n",
+        m = marker.display()
+    );
+    let dir = kiln.context("evil", &[("Dockerfile", &dockerfile)]);
+    let run = kiln.build("evil:1", &dir);
+    std::fs::remove_file(&marker).unwrap();
+    assert_eq!(
+        run.code, 1,
+        "the host file must not be reachable:\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("not found"), "{}", run.stderr);
+}
+
+#[test]
+fn independent_stages_run_at_the_same_time() {
+    // The two stages meet over loopback: the listener only gets the message if the
+    // sender runs while it listens. Run one after the other, the listener times out.
+    // (The FIFO keeps the listener's stdin open: busybox nc hangs up on stdin EOF.)
+    let kiln = Kiln::new();
+    let port = 20000 + std::process::id() % 20000;
+    let dockerfile = format!(
+        "FROM busybox:local AS listen\n\
+         RUN mkfifo /in && (timeout 20 nc -l -p {port} < /in > /got &) && exec 3>/in && \
+             for i in $(seq 200); do test -s /got && break; sleep 0.1; done && test -s /got\n\
+         FROM busybox:local AS send\n\
+         RUN for i in $(seq 200); do echo hello | nc 127.0.0.1 {port} && exit 0; sleep 0.1; done; exit 1\n\
+         FROM busybox:local\n\
+         COPY --from=listen /got /got\n\
+         COPY --from=send /etc/passwd /sent\n"
+    );
+    let dir = kiln.context("par", &[("Dockerfile", &dockerfile)]);
+    kiln.build("par:1", &dir).ok();
+    assert_eq!(kiln.run_out("par:1", &["cat", "/got"]), "hello\n");
+}

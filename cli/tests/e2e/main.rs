@@ -8,6 +8,7 @@ mod check;
 mod errors;
 mod harness;
 mod image;
+mod prune;
 mod run;
 mod sandbox;
 mod store;

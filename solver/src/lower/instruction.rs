@@ -4,7 +4,7 @@
 use super::Lowering;
 use super::state::{HistoryStep, StageState, clean_absolute};
 use crate::error::{Result, SolveError};
-use crate::op::{CopyOp, ExecOp, FileOp, Op};
+use crate::op::{CopyOp, CopySource, ExecOp, FileOp, Input, Node, Op};
 use kiln_executor::NetworkMode;
 use kiln_parser::{Instruction, InstructionKind, Span};
 
@@ -30,14 +30,18 @@ pub(super) fn lower(
     name: String,
 ) -> Result<()> {
     let span = instr.span;
-    let vertex = |lowering: &mut Lowering<'_>, state: &mut StageState, op: Op| {
-        let node = lowering.add(op, state.node, name.clone(), instr.original.clone(), span);
-        state.node = Some(node);
-        state.steps.push(HistoryStep {
-            created_by: instr.original.clone(),
-            node: Some(node),
-        });
-    };
+    let vertex =
+        |lowering: &mut Lowering<'_>, state: &mut StageState, op: Op, from: Option<Node>| {
+            let mut inputs: Vec<(Node, Input)> =
+                state.node.map(|n| (n, Input::Parent)).into_iter().collect();
+            inputs.extend(from.map(|n| (n, Input::From)));
+            let node = lowering.add(op, inputs, name.clone(), instr.original.clone(), span);
+            state.node = Some(node);
+            state.steps.push(HistoryStep {
+                created_by: instr.original.clone(),
+                node: Some(node),
+            });
+        };
     let config_step = |state: &mut StageState| {
         state.steps.push(HistoryStep {
             created_by: instr.original.clone(),
@@ -73,12 +77,9 @@ pub(super) fn lower(
                 user: state.config.user.clone().unwrap_or_default(),
                 network,
             });
-            vertex(lowering, state, op);
+            vertex(lowering, state, op, None);
         }
         InstructionKind::Copy(copy) => {
-            if copy.from.is_some() {
-                return Err(invalid("COPY --from is not supported yet", span));
-            }
             if !copy.inline.is_empty() {
                 return Err(invalid("COPY with a heredoc is not supported yet", span));
             }
@@ -119,13 +120,34 @@ pub(super) fn lower(
                 .as_ref()
                 .map(|c| state.expand(c, span))
                 .transpose()?;
+            let (source, from) = match &copy.from {
+                None => (CopySource::Context, None),
+                Some(raw) => {
+                    let from = state.expand(raw, span)?;
+                    let node = match lowering.copy_from(&from, span)? {
+                        Some(node) => node,
+                        // An empty stage: every source will be "not found".
+                        None => lowering.add(
+                            Op::Source {
+                                manifest_digest: None,
+                            },
+                            Vec::new(),
+                            "[from] scratch".into(),
+                            "FROM scratch".into(),
+                            span,
+                        ),
+                    };
+                    (CopySource::From, Some(node))
+                }
+            };
             let op = Op::File(FileOp::Copy(CopyOp {
+                source,
                 sources,
                 dest,
                 chown,
                 chmod,
             }));
-            vertex(lowering, state, op);
+            vertex(lowering, state, op, from);
         }
         InstructionKind::Workdir(raw) => {
             let path = state.expand(raw, span)?;
@@ -136,7 +158,12 @@ pub(super) fn lower(
             });
             state.config.working_dir = Some(path.clone());
             let owner = state.config.user.clone().filter(|u| !u.is_empty());
-            vertex(lowering, state, Op::File(FileOp::Mkdir { path, owner }));
+            vertex(
+                lowering,
+                state,
+                Op::File(FileOp::Mkdir { path, owner }),
+                None,
+            );
         }
         InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
         kind => {

@@ -8,7 +8,7 @@ mod state;
 pub use state::{HistoryStep, StageState, clean_absolute};
 
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Node, Op, Vertex};
+use crate::op::{BuildGraph, Input, Node, Op, Vertex};
 use kiln_cache::Store;
 use kiln_cache::oci::{ImageConfig, host_architecture};
 use kiln_executor::NetworkMode;
@@ -70,9 +70,10 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         stages: vec![None; dockerfile.stages.len()],
         used_args: BTreeSet::new(),
         meta_args: BTreeMap::new(),
+        visiting: Vec::new(),
     };
     lowering.meta_args()?;
-    let (state, config) = lowering.stage(target, &mut Vec::new())?;
+    let (state, config) = lowering.stage(target)?;
     let unused_build_args = opts
         .build_args
         .keys()
@@ -112,10 +113,12 @@ struct Lowering<'a> {
     opts: &'a BuildOptions,
     graph: BuildGraph,
     /// Identical vertices (same op, same inputs) are added once.
-    dedup: HashMap<(String, Option<Node>), Node>,
+    dedup: HashMap<(String, Vec<(Node, Input)>), Node>,
     stages: Vec<Option<LoweredStage>>,
     used_args: BTreeSet<String>,
     meta_args: BTreeMap<String, String>,
+    /// The stages being lowered, innermost last (to find cycles and "earlier" stages).
+    visiting: Vec<usize>,
 }
 
 impl Lowering<'_> {
@@ -145,17 +148,18 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// Adds a vertex (or finds the identical one) on top of `input`.
+    /// Adds a vertex (or finds the identical one) with these inputs.
     fn add(
         &mut self,
         op: Op,
-        input: Option<Node>,
+        inputs: Vec<(Node, Input)>,
         name: String,
         description: String,
         span: Span,
     ) -> Node {
         let def = serde_json::to_string(&op).unwrap_or_default();
-        if let Some(&node) = self.dedup.get(&(def.clone(), input)) {
+        let key = (def, inputs);
+        if let Some(&node) = self.dedup.get(&key) {
             return node;
         }
         let node = self.graph.add_node(Vertex {
@@ -164,25 +168,76 @@ impl Lowering<'_> {
             description,
             span,
         });
-        if let Some(input) = input {
-            self.graph.add_edge(input, node, ());
+        for &(input, kind) in &key.1 {
+            self.graph.add_edge(input, node, kind);
         }
-        self.dedup.insert((def, input), node);
+        self.dedup.insert(key, node);
         node
     }
 
-    fn stage(&mut self, index: usize, visiting: &mut Vec<usize>) -> Result<LoweredStage> {
+    /// The vertex of a base image (`None` for `scratch`).
+    fn image_source(
+        &mut self,
+        reference: &str,
+        name: String,
+        span: Span,
+    ) -> Result<(Option<Node>, Option<ImageConfig>)> {
+        if reference == "scratch" {
+            return Ok((None, None));
+        }
+        let image = self
+            .store
+            .image(reference)
+            .map_err(|e| SolveError::Dockerfile {
+                message: format!("image `{reference}`: {e}"),
+                span,
+            })?;
+        let node = self.add(
+            Op::Source {
+                manifest_digest: Some(image.row.manifest_digest.clone()),
+            },
+            Vec::new(),
+            format!("{name} FROM {}", image.row.name),
+            format!("FROM {}", image.row.name),
+            span,
+        );
+        Ok((Some(node), Some(image.config)))
+    }
+
+    /// The filesystem `COPY --from=<from>` reads: an earlier stage (by name or
+    /// index), else an image.
+    fn copy_from(&mut self, from: &str, span: Span) -> Result<Option<Node>> {
+        let current = self.visiting.last().copied().unwrap_or(0);
+        let earlier = self.dockerfile.stages[..current]
+            .iter()
+            .position(|s| s.name.as_deref() == Some(from.to_lowercase().as_str()))
+            .or_else(|| from.parse::<usize>().ok().filter(|i| *i < current));
+        if let Some(index) = earlier {
+            return Ok(self.stage(index)?.0.node);
+        }
+        if from.parse::<usize>().is_ok() {
+            return Err(SolveError::Dockerfile {
+                message: format!(
+                    "invalid from flag value {from}: refers to current build stage or a later one"
+                ),
+                span,
+            });
+        }
+        Ok(self.image_source(from, "[from]".into(), span)?.0)
+    }
+
+    fn stage(&mut self, index: usize) -> Result<LoweredStage> {
         if let Some(done) = &self.stages[index] {
             return Ok(done.clone());
         }
         let stage = &self.dockerfile.stages[index];
-        if visiting.contains(&index) {
+        if self.visiting.contains(&index) {
             return Err(SolveError::Dockerfile {
                 message: "circular dependency between stages".into(),
                 span: stage.span,
             });
         }
-        visiting.push(index);
+        self.visiting.push(index);
         let meta = &self.meta_args;
         let base = kiln_parser::shell::expand_word(&stage.base, &|n| meta.get(n).cloned())
             .map_err(|e| SolveError::Dockerfile {
@@ -209,7 +264,7 @@ impl Lowering<'_> {
             .iter()
             .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
         let (mut state, config) = if let Some(parent) = earlier {
-            let (state, config) = self.stage(parent, visiting)?;
+            let (state, config) = self.stage(parent)?;
             (
                 StageState {
                     args: BTreeMap::new(),
@@ -218,36 +273,19 @@ impl Lowering<'_> {
                 },
                 config,
             )
-        } else if base == "scratch" {
-            let config = ImageConfig {
+        } else {
+            let (node, image) = self.image_source(&base, label(1), stage.span)?;
+            let config = image.unwrap_or_else(|| ImageConfig {
                 architecture: host_architecture().into(),
                 os: "linux".into(),
                 ..Default::default()
-            };
-            (StageState::default(), config)
-        } else {
-            let image = self
-                .store
-                .image(&base)
-                .map_err(|e| SolveError::Dockerfile {
-                    message: format!("base image `{base}`: {e}"),
-                    span: stage.span,
-                })?;
-            let node = self.add(
-                Op::Source {
-                    manifest_digest: Some(image.row.manifest_digest.clone()),
-                },
-                None,
-                format!("{} FROM {}", label(1), image.row.name),
-                format!("FROM {}", image.row.name),
-                stage.span,
-            );
+            });
             let state = StageState {
-                config: image.config.config.clone(),
-                node: Some(node),
+                config: config.config.clone(),
+                node,
                 ..Default::default()
             };
-            (state, image.config)
+            (state, config)
         };
         if earlier.is_none() && !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
             // Like BuildKit: an image always gets a PATH.
@@ -264,7 +302,7 @@ impl Lowering<'_> {
             }
             instruction::lower(self, &mut state, instr, name)?;
         }
-        visiting.pop();
+        self.visiting.pop();
         let lowered = (state, config);
         self.stages[index] = Some(lowered.clone());
         Ok(lowered)

@@ -2,19 +2,28 @@
 //! active snapshot, all resolved inside its root.
 
 use super::mount::with_overlay;
+use super::stage_source;
 use crate::context::{BuildContext, Source};
 use crate::error::{Result, SolveError};
-use crate::op::FileOp;
-use kiln_cache::Store;
+use crate::op::{CopySource, FileOp};
 use kiln_cache::index::{CacheRecord, SnapshotRow};
 use kiln_cache::rootfs::{CopyOptions, RootDir};
+use kiln_cache::{ActiveSnapshot, Store};
+
+/// What a file operation reads besides the snapshot it changes.
+pub(super) struct FileInputs<'a> {
+    pub context: &'a BuildContext,
+    /// Resolved context sources of a COPY.
+    pub sources: Option<&'a [Source]>,
+    /// The snapshot `COPY --from` reads (`None`: an empty stage).
+    pub from: Option<&'a str>,
+}
 
 pub(super) fn run(
     store: &Store,
-    context: &BuildContext,
     op: &FileOp,
-    sources: Option<&[Source]>,
     parent: Option<&str>,
+    inputs: FileInputs<'_>,
     mut record: CacheRecord,
 ) -> Result<SnapshotRow> {
     let active = store.prepare(parent)?;
@@ -23,7 +32,7 @@ pub(super) fn run(
         .map_err(SolveError::from)
         .and_then(|mount| {
             with_overlay(&mount, &active.mount_dir(), || {
-                apply(&active.mount_dir(), context, op, sources)
+                apply(store, &active, op, &inputs)
             })?
         });
     if let Err(e) = applied {
@@ -35,35 +44,57 @@ pub(super) fn run(
 }
 
 fn apply(
-    root: &std::path::Path,
-    context: &BuildContext,
+    store: &Store,
+    active: &ActiveSnapshot,
     op: &FileOp,
-    sources: Option<&[Source]>,
+    inputs: &FileInputs<'_>,
 ) -> Result<()> {
-    let root = RootDir::open(root).map_err(step_error)?;
-    match op {
+    let root = RootDir::open(&active.mount_dir()).map_err(step_error)?;
+    let copy = match op {
         FileOp::Mkdir { path, owner } => {
             let owner = owner.as_deref().map(|o| ids(&root, o)).transpose()?;
             root.mkdir_all(path, 0o755, owner).map_err(step_error)?;
+            return Ok(());
         }
-        FileOp::Copy(copy) => {
-            let sources = sources.unwrap_or_default();
-            if sources.len() > 1 && !copy.dest.ends_with('/') {
-                return Err(SolveError::Context {
-                    path: copy.sources.join(" "),
-                    message: "When using COPY with more than one source file, the destination must be a directory and end with a /".into(),
-                });
-            }
-            let opts = CopyOptions {
-                chown: copy.chown.as_deref().map(|c| ids(&root, c)).transpose()?,
-                chmod: copy.chmod,
-            };
+        FileOp::Copy(copy) => copy,
+    };
+    let opts = CopyOptions {
+        chown: copy.chown.as_deref().map(|c| ids(&root, c)).transpose()?,
+        chmod: copy.chmod,
+    };
+    let many = |n: usize| -> Result<()> {
+        if n > 1 && !copy.dest.ends_with('/') {
+            return Err(SolveError::Context {
+                path: copy.sources.join(" "),
+                message: "When using COPY with more than one source file, the destination must be a directory and end with a /".into(),
+            });
+        }
+        Ok(())
+    };
+    match copy.source {
+        CopySource::Context => {
+            let sources = inputs.sources.unwrap_or_default();
+            many(sources.len())?;
             for source in sources {
                 root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below| {
-                    context.is_excluded_below(source, below)
+                    inputs.context.is_excluded_below(source, below)
                 })
                 .map_err(step_error)?;
             }
+        }
+        CopySource::From => {
+            let mount = store.readonly_mount(inputs.from)?;
+            let dir = active.source_mount_dir()?;
+            with_overlay(&mount, &dir, || -> Result<()> {
+                let from = RootDir::open(&dir).map_err(step_error)?;
+                let entries = stage_source::resolve(&from, &copy.sources)?;
+                many(entries.len())?;
+                for entry in &entries {
+                    root.copy_in(&entry.host_path(), &copy.dest, &opts)
+                        .map_err(step_error)?;
+                }
+                Ok(())
+            })??;
         }
     }
     Ok(())

@@ -5,16 +5,18 @@
 mod exec;
 mod file;
 mod mount;
+mod stage_source;
 mod tail;
 mod vertex;
 
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Node};
+use crate::op::{BuildGraph, Input, Node};
 use crate::progress::Reporter;
 use kiln_cache::Store;
 use kiln_executor::Sandbox;
 use petgraph::Direction;
+use petgraph::visit::EdgeRef;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -43,7 +45,7 @@ pub struct Solver {
     pub reporter: Arc<dyn Reporter>,
     /// `--no-cache`: run every vertex, replacing its cache record.
     pub no_cache: bool,
-    /// How many vertices may run at once.
+    /// How many vertices may run at once (0: no limit, like BuildKit).
     pub jobs: usize,
 }
 
@@ -79,18 +81,21 @@ impl Solver {
         walk: &mut Walk,
         tasks: &mut JoinSet<(Node, Result<VertexResult>)>,
     ) -> Result<()> {
-        let limit = Arc::new(Semaphore::new(self.jobs.max(1)));
+        let limit = (self.jobs > 0).then(|| Arc::new(Semaphore::new(self.jobs)));
         loop {
             while let Some(node) = walk.ready.pop() {
-                let input = walk.input(node);
-                if let Some(result) = self.try_cached(&walk.graph, node, input.as_ref())? {
+                let inputs = walk.inputs(node);
+                if let Some(result) = self.try_cached(&walk.graph, node, &inputs)? {
                     walk.finish(node, result);
                     continue;
                 }
                 let (solver, graph, limit) = (self.clone(), walk.graph.clone(), limit.clone());
                 tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    (node, solver.run_vertex(&graph, node, input).await)
+                    let _permit = match limit {
+                        Some(limit) => Some(limit.acquire_owned().await),
+                        None => None,
+                    };
+                    (node, solver.run_vertex(&graph, node, inputs).await)
                 });
             }
             let Some(joined) = tasks.join_next().await else {
@@ -99,6 +104,26 @@ impl Solver {
             let (node, result) = joined.map_err(|e| SolveError::Io(std::io::Error::other(e)))?;
             walk.finish(node, result?);
         }
+    }
+}
+
+/// The results a vertex takes as inputs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Inputs {
+    /// The filesystem the vertex changes.
+    pub parent: Option<VertexResult>,
+    /// The filesystem `COPY --from` reads.
+    pub from: Option<VertexResult>,
+}
+
+impl Inputs {
+    /// The inputs' cache keys, parent first.
+    pub fn keys(&self) -> Vec<&str> {
+        [&self.parent, &self.from]
+            .into_iter()
+            .flatten()
+            .map(|r| r.key.as_str())
+            .collect()
     }
 }
 
@@ -134,12 +159,17 @@ impl Walk {
         }
     }
 
-    /// The result of the vertex's input, if it has one.
-    fn input(&self, node: Node) -> Option<VertexResult> {
-        self.graph
-            .neighbors_directed(node, Direction::Incoming)
-            .next()
-            .and_then(|i| self.results.get(&i).cloned())
+    /// The results of the vertex's inputs.
+    fn inputs(&self, node: Node) -> Inputs {
+        let mut inputs = Inputs::default();
+        for edge in self.graph.edges_directed(node, Direction::Incoming) {
+            let result = self.results.get(&edge.source()).cloned();
+            match edge.weight() {
+                Input::Parent => inputs.parent = result,
+                Input::From => inputs.from = result,
+            }
+        }
+        inputs
     }
 
     /// Records a vertex's result and makes the vertices waiting only on it ready.

@@ -1,18 +1,14 @@
 //! One vertex: a cache hit found inline by the scheduler, or run in its own task.
 
-use super::{Solver, VertexResult, at_step, blocking, exec, file};
+use super::{Inputs, Solver, VertexResult, at_step, blocking, exec, file};
 use crate::error::Result;
 use crate::key::cache_key;
-use crate::op::{BuildGraph, FileOp, Node, Op};
+use crate::op::{BuildGraph, CopySource, FileOp, Node, Op};
 use crate::progress::Event;
 use kiln_cache::index::CacheRecord;
 use kiln_cache::oci::chain_ids;
 use kiln_cache::root::unix_now;
 use std::time::Instant;
-
-fn input_keys(input: Option<&VertexResult>) -> Vec<&str> {
-    input.iter().map(|r| r.key.as_str()).collect()
-}
 
 impl Solver {
     /// The vertex's result if it needs no work: a cache hit, or a base image whose
@@ -22,7 +18,7 @@ impl Solver {
         &self,
         graph: &BuildGraph,
         node: Node,
-        input: Option<&VertexResult>,
+        inputs: &Inputs,
     ) -> Result<Option<VertexResult>> {
         let vertex = &graph[node];
         match &vertex.op {
@@ -54,8 +50,8 @@ impl Solver {
                     cached: false,
                 }))
             }
-            Op::File(FileOp::Copy(_)) => Ok(None),
-            op => self.lookup(node, &vertex.name, cache_key(op, &input_keys(input), None)),
+            Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => Ok(None),
+            op => self.lookup(node, &vertex.name, cache_key(op, &inputs.keys(), None)),
         }
     }
 
@@ -90,11 +86,12 @@ impl Solver {
         &self,
         graph: &BuildGraph,
         node: Node,
-        input: Option<VertexResult>,
+        inputs: Inputs,
     ) -> Result<VertexResult> {
         let vertex = &graph[node];
         let id = node.index();
-        let parent = input.as_ref().and_then(|r| r.snapshot.clone());
+        let parent = inputs.parent.as_ref().and_then(|r| r.snapshot.clone());
+        let from = inputs.from.as_ref().and_then(|r| r.snapshot.clone());
         let start = Instant::now();
         let (key, sources) = match &vertex.op {
             Op::Source { manifest_digest } => {
@@ -103,7 +100,7 @@ impl Solver {
                     .unpack_source(id, &vertex.name, manifest_digest.clone(), key)
                     .await;
             }
-            Op::File(FileOp::Copy(copy)) => {
+            Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => {
                 let (context, store, patterns) = (
                     self.context.clone(),
                     self.store.clone(),
@@ -116,13 +113,13 @@ impl Solver {
                 })
                 .await
                 .map_err(|e| at_step(e, &vertex.name, vertex.span))?;
-                let key = cache_key(&vertex.op, &input_keys(input.as_ref()), Some(&digest));
+                let key = cache_key(&vertex.op, &inputs.keys(), Some(&digest));
                 if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
                     return Ok(hit);
                 }
                 (key, Some(sources))
             }
-            op => (cache_key(op, &input_keys(input.as_ref()), None), None),
+            op => (cache_key(op, &inputs.keys(), None), None),
         };
         self.reporter.event(Event::Started {
             vertex: id,
@@ -146,14 +143,12 @@ impl Solver {
                     vertex.span,
                 );
                 blocking(move || {
-                    file::run(
-                        &store,
-                        &context,
-                        &op,
-                        sources.as_deref(),
-                        parent.as_deref(),
-                        record,
-                    )
+                    let inputs = file::FileInputs {
+                        context: &context,
+                        sources: sources.as_deref(),
+                        from: from.as_deref(),
+                    };
+                    file::run(&store, &op, parent.as_deref(), inputs, record)
                 })
                 .await
                 .map_err(|e| at_step(e, &step, span))

@@ -1,0 +1,172 @@
+//! Removing things from disk for prune: snapshot dirs, temp files and folders of
+//! formats this kiln does not use.
+//!
+//! ```text
+//! $KILN_ROOT/
+//! ├── CACHEDIR.TAG  lock  index-v1.db*        kept
+//! ├── .tmp-*                                  removed (an interrupted atomic write)
+//! ├── content-v1/   .tmp-* removed; blobs/sha256/ unreachable blobs removed
+//! ├── snapshots-v1/ .empty kept; new-* and <id>/ without a usable row removed
+//! ├── containers-v1/                          kept
+//! ├── tmp-v1/*                                removed
+//! └── snapshots-v0/, content-v2/, …           removed (another format's folders)
+//! ```
+
+use crate::error::Result;
+use fs_err as fs;
+use std::path::{Path, PathBuf};
+
+/// Entries of the state root that this kiln uses.
+const KNOWN: [&str; 10] = [
+    "CACHEDIR.TAG",
+    "lock",
+    "index-v1.db",
+    "index-v1.db-wal",
+    "index-v1.db-shm",
+    "index-v1.db-journal",
+    "content-v1",
+    "snapshots-v1",
+    "containers-v1",
+    "tmp-v1",
+];
+
+/// The snapshot store's always-empty lower dir, never a snapshot.
+pub(crate) const EMPTY_LOWER: &str = ".empty";
+
+/// Names of the entries of `dir` (empty if it does not exist).
+pub(crate) fn entry_names(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        names.push(entry?.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Removes a file or a whole tree without following symlinks or crossing into
+/// another filesystem (a mount point inside makes it fail rather than empty the
+/// mount); returns the bytes of the regular files removed. A missing path is 0.
+pub(crate) fn remove_tree(path: &Path) -> Result<u64> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    if !meta.is_dir() {
+        fs::remove_file(path)?;
+        return Ok(if meta.is_file() { meta.len() } else { 0 });
+    }
+    let mut bytes = 0;
+    let walk = walkdir::WalkDir::new(path)
+        .same_file_system(true)
+        .contents_first(true);
+    for entry in walk {
+        let entry = entry
+            .map_err(|e| std::io::Error::other(format!("walking `{}`: {e}", path.display())))?;
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            fs::remove_dir(entry.path())?;
+        } else {
+            if kind.is_file() {
+                bytes += fs::symlink_metadata(entry.path())?.len();
+            }
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// Whether `name` looks like one of kiln's versioned folders (`snapshots-v0`,
+/// `content-v2`): only those are taken for another format's data, so a state root
+/// pointed at the wrong folder by mistake never loses anything else.
+fn is_versioned_name(name: &str) -> bool {
+    name.rsplit_once("-v").is_some_and(|(stem, version)| {
+        !stem.is_empty()
+            && stem
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !version.is_empty()
+            && version.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Removes the leftovers outside the snapshot store: everything in `tmp-v1/`,
+/// interrupted atomic writes (`.tmp-*`) at the root and in the content store, and
+/// the folders of other formats at the root. Returns the removed paths and bytes.
+pub(crate) fn remove_leftovers(
+    root: &Path,
+    tmp: &Path,
+    content: &Path,
+) -> Result<(Vec<PathBuf>, u64)> {
+    let mut removed = Vec::new();
+    let mut bytes = 0;
+    for name in entry_names(tmp)? {
+        let path = tmp.join(name);
+        bytes += remove_tree(&path)?;
+        removed.push(path);
+    }
+    for dir in [root, content] {
+        for name in entry_names(dir)? {
+            if name.starts_with(".tmp-") {
+                let path = dir.join(name);
+                bytes += remove_tree(&path)?;
+                removed.push(path);
+            }
+        }
+    }
+    for name in entry_names(root)? {
+        let path = root.join(&name);
+        if !KNOWN.contains(&name.as_str()) && is_versioned_name(&name) && path.is_dir() {
+            bytes += remove_tree(&path)?;
+            removed.push(path);
+        }
+    }
+    Ok((removed, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_names() {
+        for name in ["snapshots-v0", "content-v2", "index-v10", "build-cache-v3"] {
+            assert!(is_versioned_name(name), "{name}");
+        }
+        for name in [
+            "Documents",
+            "-v1",
+            "snapshots-v",
+            "snapshots-vx",
+            "Photos-v1",
+            ".git",
+        ] {
+            assert!(!is_versioned_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn remove_tree_counts_bytes_and_keeps_symlink_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"keep me").unwrap();
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("a/b")).unwrap();
+        std::fs::write(tree.join("a/b/f"), b"12345").unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("a/link")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), tree.join("dirlink")).unwrap();
+        assert_eq!(remove_tree(&tree).unwrap(), 5);
+        assert!(!tree.exists());
+        assert_eq!(std::fs::read(&outside).unwrap(), b"keep me");
+        assert_eq!(
+            remove_tree(&tree).unwrap(),
+            0,
+            "a missing path is nothing to do"
+        );
+    }
+}

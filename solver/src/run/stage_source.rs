@@ -1,0 +1,105 @@
+//! `COPY --from` sources: entries inside another stage's root filesystem, found with
+//! the same wildcards as context sources, every directory opened in-root (symlinks
+//! resolve as if that root were `/`), and held open so the host path handed to the
+//! copy stays inside the root.
+
+use crate::context::{has_wildcard, join_rel, wildcard_match};
+use crate::error::{Result, SolveError};
+use crate::lower::clean_absolute;
+use kiln_cache::rootfs::RootDir;
+use rustix::fs::AtFlags;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+/// One source entry, reached through an open directory of the source root.
+pub(super) struct StageEntry {
+    dir: OwnedFd,
+    /// The entry's name in `dir`; `None` for the root itself.
+    name: Option<String>,
+}
+
+impl StageEntry {
+    /// A host path to the entry that resolves through the held directory fd.
+    pub fn host_path(&self) -> PathBuf {
+        let dir = format!("/proc/self/fd/{}", self.dir.as_raw_fd());
+        match &self.name {
+            Some(name) => PathBuf::from(dir).join(name),
+            None => PathBuf::from(dir),
+        }
+    }
+}
+
+fn not_found(pattern: &str) -> SolveError {
+    SolveError::Context {
+        path: "--from".into(),
+        message: format!("\"{pattern}\": not found"),
+    }
+}
+
+fn in_root(e: impl std::error::Error) -> SolveError {
+    SolveError::Io(std::io::Error::other(super::error_chain(&e)))
+}
+
+/// The entries `patterns` (absolute paths in the source root, Go wildcards per
+/// segment) name, in order.
+pub(super) fn resolve(root: &RootDir, patterns: &[String]) -> Result<Vec<StageEntry>> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let rel = clean_absolute(pattern).trim_start_matches('/').to_string();
+        if rel.is_empty() {
+            out.push(StageEntry {
+                dir: root.open_dir("").map_err(in_root)?,
+                name: None,
+            });
+            continue;
+        }
+        let mut matches = vec![String::new()];
+        for segment in rel.split('/') {
+            let mut next = Vec::new();
+            for prefix in &matches {
+                if has_wildcard(segment) {
+                    let Ok(dir) = root.open_dir(prefix) else {
+                        continue;
+                    };
+                    let mut names = list(dir, segment)?;
+                    names.sort();
+                    next.extend(names.iter().map(|n| join_rel(prefix, n)));
+                } else {
+                    next.push(join_rel(prefix, segment));
+                }
+            }
+            matches = next;
+        }
+        let before = out.len();
+        for m in matches {
+            let (parent, name) = m.rsplit_once('/').unwrap_or(("", m.as_str()));
+            let Ok(dir) = root.open_dir(parent) else {
+                continue;
+            };
+            if rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok() {
+                out.push(StageEntry {
+                    dir,
+                    name: Some(name.to_string()),
+                });
+            }
+        }
+        if out.len() == before {
+            return Err(not_found(pattern));
+        }
+    }
+    Ok(out)
+}
+
+/// The names in `dir` that match `pattern`.
+fn list(dir: OwnedFd, pattern: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| SolveError::Io(e.into()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| SolveError::Io(e.into()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != "." && name != ".." && wildcard_match(pattern, &name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
