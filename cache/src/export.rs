@@ -20,8 +20,18 @@ const GZIP_LEVEL: u32 = 6;
 
 impl Store {
     /// The layer of a committed snapshot, computing and storing it on first use.
-    pub fn snapshot_layer(&self, snapshot: &SnapshotRow) -> Result<LayerRow> {
-        if let Some(layer) = self.index().layer(&snapshot.id)?
+    ///
+    /// With `source_date_epoch`, layers of built snapshots are written with every
+    /// mtime clamped to it (reproducible layers) and not remembered; layers that came
+    /// from an image keep their original bytes.
+    pub fn snapshot_layer(
+        &self,
+        snapshot: &SnapshotRow,
+        source_date_epoch: Option<i64>,
+    ) -> Result<LayerRow> {
+        let clamp = source_date_epoch.is_some() && self.index().is_built_snapshot(&snapshot.id)?;
+        if !clamp
+            && let Some(layer) = self.index().layer(&snapshot.id)?
             && self.content().has_blob(&layer.digest)
         {
             return Ok(layer);
@@ -29,7 +39,10 @@ impl Store {
         let upper = self.root().snapshots_dir().join(&snapshot.id).join("fs");
         let blob = self.content().writer()?;
         let mut tar = HashingWriter::new(GzEncoder::new(blob, Compression::new(GZIP_LEVEL)));
-        write_layer(&upper, &mut tar, &LayerOptions::default())?;
+        let options = LayerOptions {
+            source_date_epoch: source_date_epoch.filter(|_| clamp),
+        };
+        write_layer(&upper, &mut tar, &options)?;
         let (diff_id, _, gz) = tar.finish();
         let (digest, size) = gz.finish()?.commit()?;
         let layer = LayerRow {
@@ -38,18 +51,22 @@ impl Store {
             size,
             media_type: MEDIA_TYPE_LAYER_GZIP.into(),
         };
-        self.index().insert_layer(&snapshot.id, &layer)?;
+        if !clamp {
+            self.index().insert_layer(&snapshot.id, &layer)?;
+        }
         Ok(layer)
     }
 
     /// Writes an image whose filesystem is the snapshot chain ending at `top` and whose
     /// config is `config` (its rootfs is filled in here), and tags it with `names`.
+    /// `source_date_epoch` makes built layers reproducible (see [`Store::snapshot_layer`]).
     pub fn write_image(
         &self,
         mut config: ImageConfig,
         top: Option<&str>,
         names: &[String],
         created: i64,
+        source_date_epoch: Option<i64>,
     ) -> Result<ImageRow> {
         let mut chain = match top {
             Some(id) => self.snapshot_chain(id)?,
@@ -59,7 +76,7 @@ impl Store {
         let snapshots: Vec<SnapshotRow> = chain.into_iter().filter(|s| !s.empty).collect();
         let layers = snapshots
             .iter()
-            .map(|s| self.snapshot_layer(s))
+            .map(|s| self.snapshot_layer(s, source_date_epoch))
             .collect::<Result<Vec<_>>>()?;
         config.rootfs.diff_ids = layers.iter().map(|l| l.diff_id.clone()).collect();
         for (chain_id, snapshot) in chain_ids(&config.rootfs.diff_ids).iter().zip(&snapshots) {

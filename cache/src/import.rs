@@ -27,8 +27,9 @@ impl<R: Read, W: Write> Read for TeeReader<R, W> {
 }
 
 impl Store {
-    /// Imports the rootfs tarball at `path` as a one-layer image tagged `name`.
-    pub fn import_rootfs(&self, path: &Path, name: &str) -> Result<ImageRow> {
+    /// Imports the rootfs tarball at `path` as a one-layer image tagged `name`, created
+    /// at `created` (Unix seconds; `None`: now).
+    pub fn import_rootfs(&self, path: &Path, name: &str, created: Option<i64>) -> Result<ImageRow> {
         let name = crate::reference::normalize_reference(name)?;
         let mut file = BufReader::new(fs::File::open(path)?);
         let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
@@ -65,7 +66,7 @@ impl Store {
                 media_type: MEDIA_TYPE_LAYER_GZIP.into(),
             },
         )?;
-        let now = crate::root::unix_now();
+        let now = created.unwrap_or_else(crate::root::unix_now);
         let config = ImageConfig {
             created: Some(rfc3339(now)),
             architecture: host_architecture().into(),
@@ -78,6 +79,6 @@ impl Store {
             }],
             ..Default::default()
         };
-        self.write_image(config, Some(&snapshot), &[name], now)
+        self.write_image(config, Some(&snapshot), &[name], now, None)
     }
 }

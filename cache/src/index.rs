@@ -271,6 +271,18 @@ impl Index {
         )
     }
 
+    /// Whether some cache record produced `snapshot` (it was built, not unpacked
+    /// from an image).
+    pub fn is_built_snapshot(&self, snapshot: &str) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT 1 FROM cache_records WHERE snapshot = ?1 LIMIT 1",
+                params![snapshot],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+
     /// Marks the records of `keys` used at `now`, in one transaction.
     pub fn touch_records(&self, keys: &[String], now: i64) -> Result<()> {
         if keys.is_empty() {

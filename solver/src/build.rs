@@ -92,9 +92,9 @@ pub async fn build(
         .target
         .and_then(|t| results.get(&t))
         .and_then(|r| r.snapshot.clone());
-    let tags = request.tags.clone();
+    let (tags, epoch) = (request.tags.clone(), request.source_date_epoch);
     let image = tokio::task::spawn_blocking(move || {
-        store.write_image(config, top.as_deref(), &tags, created)
+        store.write_image(config, top.as_deref(), &tags, created, epoch)
     })
     .await
     .map_err(|e| crate::SolveError::Io(std::io::Error::other(e)))??;

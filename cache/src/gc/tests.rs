@@ -73,7 +73,7 @@ fn tag(store: &Store, top: &str, name: &str) {
         ..Default::default()
     };
     store
-        .write_image(config, Some(top), &[name.into()], 1)
+        .write_image(config, Some(top), &[name.into()], 1, None)
         .unwrap();
 }
 

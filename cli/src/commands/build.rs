@@ -32,14 +32,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         normalize_reference(tag)?;
     }
     let build_args = parse_build_args(&args.build_args)?;
-    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => Some(v.parse::<i64>().map_err(|_| {
-            CliError::user(format!(
-                "SOURCE_DATE_EPOCH must be a number of seconds, not `{v}`"
-            ))
-        })?),
-        _ => None,
-    };
+    let source_date_epoch = super::source_date_epoch()?;
     let runtime = crate::engine_runtime()?;
     let store = Arc::new(Store::open(root, LockMode::Shared)?);
     let sandbox = Arc::new(Sandbox::new(std::env::current_exe()?));

@@ -13,7 +13,7 @@ pub fn run(root: &Path, args: ImportArgs) -> Result<u8, CliError> {
             args.tarball.display()
         )));
     }
-    let image = store.import_rootfs(&args.tarball, &args.name)?;
+    let image = store.import_rootfs(&args.tarball, &args.name, super::source_date_epoch()?)?;
     println!("{}", image.config_digest);
     Ok(0)
 }

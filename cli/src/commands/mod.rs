@@ -17,6 +17,18 @@ pub fn dockerfile_path(file: Option<&Path>, context: &Path) -> PathBuf {
     file.map_or_else(|| context.join("Dockerfile"), Path::to_path_buf)
 }
 
+/// `SOURCE_DATE_EPOCH`: the time to write into images instead of the clock's.
+pub fn source_date_epoch() -> Result<Option<i64>, CliError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.parse::<i64>().map(Some).map_err(|_| {
+            CliError::user(format!(
+                "SOURCE_DATE_EPOCH must be a number of seconds, not `{v}`"
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
 /// Reads a Dockerfile as UTF-8 text.
 pub fn read_dockerfile(path: &Path) -> Result<String, CliError> {
     let bytes = fs_err::read(path).map_err(|e| CliError::user(e.to_string()))?;

@@ -183,3 +183,34 @@ fn config_only_instructions_are_written_like_docker() {
     );
     assert_eq!(kiln.run_out("conf:1", &["cat", "/shell"]), "sh\n");
 }
+
+#[test]
+fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
+    let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
+    let tar = std::env::temp_dir().join(format!("kiln-sde-{}.tar", std::process::id()));
+    let script = crate::harness::testdata().join("make-busybox-rootfs.sh");
+    assert!(std::process::Command::new(script).arg(&tar).status().unwrap().success());
+    let build = |name: &str| {
+        let kiln = Kiln::empty();
+        kiln.cmd_env(&["import", &tar.display().to_string(), "busybox:local"], &epoch)
+            .ok();
+        let dir = kiln.context(
+            name,
+            &[(
+                "Dockerfile",
+                "FROM busybox:local\nRUN mkdir /out && echo same > /out/f\nENV X=1\n",
+            )],
+        );
+        kiln.cmd_env(&["build", "-t", "r:1", &dir.display().to_string()], &epoch)
+            .ok();
+        let (manifest, _) = manifest(&kiln, "r:1");
+        (kiln.image_id("r:1"), manifest["layers"].clone())
+    };
+    let first = build("one");
+    // Another second, another machine's paths: the same bytes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = build("two");
+    std::fs::remove_file(&tar).unwrap();
+    assert_eq!(first.1, second.1, "layers differ");
+    assert_eq!(first.0, second.0, "image ids differ");
+}
