@@ -4,19 +4,13 @@
 use crate::digest::HashingWriter;
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow, SnapshotRow};
-use crate::layer::{LayerOptions, write_layer};
+use crate::layer::{LayerOptions, ParallelGz, write_layer};
 use crate::oci::{
     Descriptor, ImageConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST,
     Manifest, chain_ids,
 };
 use crate::store::Store;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use std::collections::BTreeMap;
-
-/// gzip level for layers; pinned, together with the zlib-rs backend, because it
-/// changes layer digests.
-const GZIP_LEVEL: u32 = 6;
 
 impl Store {
     /// The layer of a committed snapshot, computing and storing it on first use.
@@ -38,7 +32,7 @@ impl Store {
         }
         let upper = self.root().snapshots_dir().join(&snapshot.id).join("fs");
         let blob = self.content().writer()?;
-        let mut tar = HashingWriter::new(GzEncoder::new(blob, Compression::new(GZIP_LEVEL)));
+        let mut tar = HashingWriter::new(ParallelGz::for_layers(blob));
         let options = LayerOptions {
             source_date_epoch: source_date_epoch.filter(|_| clamp),
         };

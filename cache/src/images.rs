@@ -8,7 +8,7 @@ use crate::oci::{
     ANNOTATION_REF_NAME, Descriptor, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
 };
 use crate::store::Store;
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use std::collections::BTreeMap;
 
 /// An image read from the store.
@@ -109,8 +109,9 @@ impl Store {
             }
             let active = self.prepare(parent.as_deref())?;
             let blob = self.content().open_blob(&layer.digest)?;
-            let mut tar =
-                crate::digest::HashingReader::new(GzDecoder::new(std::io::BufReader::new(blob)));
+            let mut tar = crate::digest::HashingReader::new(MultiGzDecoder::new(
+                std::io::BufReader::new(blob),
+            ));
             let applied = crate::layer::apply_layer(&mut tar, &active.fs_dir())
                 .map_err(CacheError::from)
                 .and_then(|_| Ok(std::io::copy(&mut tar, &mut std::io::sink())?));

@@ -3,11 +3,10 @@
 use crate::digest::{HashingReader, HashingWriter};
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow};
+use crate::layer::ParallelGz;
 use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
 use crate::store::Store;
-use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
+use flate2::read::MultiGzDecoder;
 use fs_err as fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -34,12 +33,12 @@ impl Store {
         let mut file = BufReader::new(fs::File::open(path)?);
         let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         let plain: Box<dyn Read> = if gzipped {
-            Box::new(GzDecoder::new(file))
+            Box::new(MultiGzDecoder::new(file))
         } else {
             Box::new(file)
         };
         let blob = self.content().writer()?;
-        let gz = HashingWriter::new(GzEncoder::new(blob, Compression::new(6)));
+        let gz = HashingWriter::new(ParallelGz::for_layers(blob));
         let mut tar = HashingReader::new(TeeReader {
             inner: plain,
             copy: gz,

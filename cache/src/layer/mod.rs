@@ -18,6 +18,7 @@
 //! operations of [`crate::rootfs`]; no entry of a hostile archive can write outside `dest`.
 
 mod apply;
+mod gzip;
 mod header;
 mod whiteout;
 mod write;
@@ -31,6 +32,7 @@ use std::path::PathBuf;
 use crate::rootfs::RootfsError;
 
 pub use apply::apply_layer;
+pub use gzip::ParallelGz;
 pub use write::write_layer;
 
 /// Options of [`write_layer`] that change the bytes of the layer.

@@ -47,7 +47,7 @@ fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
 
 fn tar_entries(path: &str) -> Vec<String> {
     let mut data = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
         .read_to_end(&mut data)
         .unwrap();
     tar::Archive::new(&data[..])
@@ -189,11 +189,20 @@ fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let tar = std::env::temp_dir().join(format!("kiln-sde-{}.tar", std::process::id()));
     let script = crate::harness::testdata().join("make-busybox-rootfs.sh");
-    assert!(std::process::Command::new(script).arg(&tar).status().unwrap().success());
+    assert!(
+        std::process::Command::new(script)
+            .arg(&tar)
+            .status()
+            .unwrap()
+            .success()
+    );
     let build = |name: &str| {
         let kiln = Kiln::empty();
-        kiln.cmd_env(&["import", &tar.display().to_string(), "busybox:local"], &epoch)
-            .ok();
+        kiln.cmd_env(
+            &["import", &tar.display().to_string(), "busybox:local"],
+            &epoch,
+        )
+        .ok();
         let dir = kiln.context(
             name,
             &[(
