@@ -112,20 +112,17 @@ impl Store {
             let mut tar = crate::digest::HashingReader::new(MultiGzDecoder::new(
                 std::io::BufReader::new(blob),
             ));
-            let applied = crate::layer::apply_layer(&mut tar, &active.fs_dir())
-                .map_err(CacheError::from)
-                .and_then(|_| Ok(std::io::copy(&mut tar, &mut std::io::sink())?));
-            if let Err(e) = applied {
-                self.abort(active)?;
-                return Err(e);
+            // apply_layer reads the stream to its end, so the digest covers all of it.
+            if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
+                return Err(self.abort_after(active, e.into()));
             }
             let (actual, _, _) = tar.finish();
             if &actual != diff_id {
-                self.abort(active)?;
-                return Err(CacheError::DigestMismatch {
+                let mismatch = CacheError::DigestMismatch {
                     expected: diff_id.clone(),
                     actual,
-                });
+                };
+                return Err(self.abort_after(active, mismatch));
             }
             let id = active.id().to_string();
             self.commit(active, None)?;

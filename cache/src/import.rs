@@ -1,7 +1,7 @@
 //! `kiln import`: a rootfs tarball (plain or gzip) becomes a one-layer image.
 
 use crate::digest::{HashingReader, HashingWriter};
-use crate::error::{CacheError, Result};
+use crate::error::Result;
 use crate::index::{ImageRow, LayerRow};
 use crate::layer::ParallelGz;
 use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
@@ -44,12 +44,9 @@ impl Store {
             copy: gz,
         });
         let active = self.prepare(None)?;
-        let applied = crate::layer::apply_layer(&mut tar, &active.fs_dir())
-            .map_err(CacheError::from)
-            .and_then(|_| Ok(std::io::copy(&mut tar, &mut std::io::sink())?));
-        if let Err(e) = applied {
-            self.abort(active)?;
-            return Err(e);
+        // apply_layer reads the stream to its end, so the digest and the copy cover all of it.
+        if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
+            return Err(self.abort_after(active, e.into()));
         }
         let (diff_id, _, tee) = tar.finish();
         let (_, _, gz) = tee.copy.finish();

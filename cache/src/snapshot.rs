@@ -120,6 +120,14 @@ impl Store {
         self.index().delete_snapshot(&active.id)
     }
 
+    /// Removes an active snapshot whose step failed with `error`, and gives `error`
+    /// back: failing to remove the snapshot must not hide why the step failed (a
+    /// leftover stays active, so it is never reused, and prune reclaims it).
+    pub fn abort_after<E>(&self, active: ActiveSnapshot, error: E) -> E {
+        let _ = self.abort(active);
+        error
+    }
+
     /// The row of a committed snapshot, or an error naming it.
     pub fn committed_snapshot(&self, id: &str) -> Result<SnapshotRow> {
         match self.index().snapshot(id)? {
@@ -156,15 +164,7 @@ impl Store {
         work: &Path,
     ) -> Result<OverlayMount> {
         let base_dir = self.root().snapshots_dir();
-        let mut lowers: Vec<String> = match parent {
-            Some(p) => self
-                .snapshot_chain(p)?
-                .into_iter()
-                .filter(|s| !s.empty)
-                .map(|s| format!("{}/fs", s.id))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut lowers = self.lower_dirs(parent)?;
         if lowers.is_empty() {
             fs::create_dir_all(base_dir.join(".empty"))?;
             lowers.push(".empty".into());
@@ -216,15 +216,7 @@ impl Store {
 
     /// A read-only overlay mount of the committed snapshot `top` (`None`: empty).
     pub fn readonly_mount(&self, top: Option<&str>) -> Result<OverlayMount> {
-        let mut lowers: Vec<String> = match top {
-            Some(id) => self
-                .snapshot_chain(id)?
-                .into_iter()
-                .filter(|s| !s.empty)
-                .map(|s| format!("{}/fs", s.id))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut lowers = self.lower_dirs(top)?;
         // Without an upper dir overlay wants two lower dirs: the empty one is always there.
         let base_dir = self.root().snapshots_dir();
         fs::create_dir_all(base_dir.join(".empty"))?;
@@ -238,6 +230,20 @@ impl Store {
             ],
             base_dir,
         })
+    }
+
+    /// The upper dirs (relative to the snapshot folder) of the non-empty snapshots in
+    /// the chain of `top`, topmost first: an overlay's `lowerdir` list.
+    fn lower_dirs(&self, top: Option<&str>) -> Result<Vec<String>> {
+        let Some(top) = top else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .snapshot_chain(top)?
+            .into_iter()
+            .filter(|s| !s.empty)
+            .map(|s| format!("{}/fs", s.id))
+            .collect())
     }
 
     /// The overlay mount of an active snapshot over its parent chain.

@@ -169,8 +169,11 @@ impl BuildContext {
         for source in sources {
             hasher.update(source.rel.as_bytes());
             hasher.update(b"\0");
+            // A source that is a symlink is copied as a symlink: never walk its target,
+            // which may be anywhere on the host.
             let walker = walkdir::WalkDir::new(&source.path)
                 .follow_links(false)
+                .follow_root_links(false)
                 .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| {
@@ -428,5 +431,21 @@ mod tests {
         assert_eq!(ctx.resolve(&["etc".into()]).unwrap()[0].rel, "etc");
         // So is the whole context.
         assert_eq!(ctx.resolve(&[".".into()]).unwrap()[0].rel, "");
+    }
+
+    #[test]
+    fn digest_of_a_symlink_source_never_reads_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let db = tempfile::tempdir().unwrap();
+        let index = Index::open(&db.path().join("i.db")).unwrap();
+        std::fs::write(outside.path().join("secret"), b"one").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let src = ctx.resolve(&["link".into()]).unwrap();
+        let before = ctx.digest(&src, &index).unwrap();
+        // COPY copies the link itself, so what it points at is not part of the digest.
+        std::fs::write(outside.path().join("secret"), b"two").unwrap();
+        assert_eq!(ctx.digest(&src, &index).unwrap(), before);
     }
 }

@@ -74,14 +74,15 @@ pub(super) async fn run(
         Ok(status) if status.code == 0 => {
             record.snapshot = active.id().to_string();
             super::blocking(move || {
-                store.discard_copy_up(&active, "etc")?;
+                if let Err(e) = store.discard_copy_up(&active, "etc") {
+                    return Err(store.abort_after(active, e.into()));
+                }
                 Ok(store.commit(active, Some(&record))?)
             })
             .await
         }
         outcome => {
-            super::blocking(move || Ok(store.abort(active)?)).await?;
-            Err(match outcome {
+            let error = match outcome {
                 Ok(status) => SolveError::RunFailed {
                     step: vertex.name.clone(),
                     command: exec.args.join(" "),
@@ -94,7 +95,8 @@ pub(super) async fn run(
                     message: error_chain(&e),
                     span: vertex.span,
                 },
-            })
+            };
+            Err(super::blocking(move || Ok(store.abort_after(active, error))).await?)
         }
     }
 }

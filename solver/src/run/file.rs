@@ -36,8 +36,7 @@ pub(super) fn run(
             })?
         });
     if let Err(e) = applied {
-        store.abort(active)?;
-        return Err(e);
+        return Err(store.abort_after(active, e));
     }
     record.snapshot = active.id().to_string();
     Ok(store.commit(active, Some(&record))?)
