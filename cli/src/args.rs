@@ -160,11 +160,11 @@ pub struct PruneArgs {
     pub all: bool,
     /// Only remove records last used before this: `until=24h`, `until=1h30m`,
     /// `until=2026-11-23T00:00:00Z`
-    #[arg(long, value_name = "FILTER", value_parser = kiln_cache::gc::Until::parse_filter)]
+    #[arg(long, value_name = "FILTER", value_parser = crate::prune_flags::parse_filter)]
     pub filter: Option<kiln_cache::gc::Until>,
     /// Remove least recently used records until the cache holds at most this much
     /// (`10GB`, `500MB`, `2GiB`)
-    #[arg(long, value_name = "SIZE", value_parser = kiln_cache::gc::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::prune_flags::parse_size)]
     pub keep_storage: Option<u64>,
     /// Do not prompt (kiln never prompts; accepted for docker compatibility)
     #[arg(short = 'f', long)]

@@ -9,6 +9,7 @@ mod commands;
 mod diagnostics;
 mod error;
 mod progress;
+mod prune_flags;
 
 use args::{Cli, Command};
 use clap::Parser;

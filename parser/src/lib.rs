@@ -37,7 +37,7 @@ pub use ast::{
 };
 pub use diagnostic::{Diagnostic, ParseErrors, Severity, Span};
 pub use heredoc::Heredoc;
-pub use instructions::{PortSpec, parse_port_spec};
+pub use instructions::{PortSpec, parse_go_duration, parse_port_spec};
 pub use shell::{ExpandError, expand_word, expand_words};
 
 /// Parses a Dockerfile. `file` names it in diagnostics (e.g. `Dockerfile`).

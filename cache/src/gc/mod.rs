@@ -21,7 +21,7 @@ mod filter;
 mod plan;
 mod sweep;
 
-pub use filter::{FilterError, Until, parse_size};
+pub use filter::Until;
 pub(crate) use plan::{Inventory, plan};
 
 use crate::error::Result;

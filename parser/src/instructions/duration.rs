@@ -1,11 +1,11 @@
 //! Go's `time.ParseDuration` syntax (`1m30s`, `0.5s`, `300ms`), for the
-//! `HEALTHCHECK` duration flags.
+//! `HEALTHCHECK` duration flags (and the CLI's Docker-style duration flags).
 
 use std::time::Duration;
 
 /// Reads a duration: a sequence of decimal numbers with units (`ns`, `us`,
 /// `µs`, `ms`, `s`, `m`, `h`), or `0`. Negative durations are refused here.
-pub(super) fn parse_go_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("time: invalid duration {text:?}");
     let body = text.strip_prefix('+').unwrap_or(text);
     if body.starts_with('-') {

@@ -17,6 +17,7 @@ mod mount;
 mod stage;
 mod suggest;
 
+pub use duration::parse_go_duration;
 pub use expose::{PortSpec, parse_port_spec};
 
 use crate::ast::{Dockerfile, Instruction, InstructionKind, Stage};
