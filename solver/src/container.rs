@@ -9,8 +9,9 @@
 //! ```
 
 use crate::error::{Result, SolveError};
+use crate::run::overlay_sandbox;
 use kiln_cache::Store;
-use kiln_executor::{MountSpec, NetworkMode, Output, ProcessSpec, Sandbox, SandboxSpec};
+use kiln_executor::{NetworkMode, Output, ProcessSpec, Sandbox};
 use std::path::{Path, PathBuf};
 
 /// What `kiln run` was asked to do.
@@ -52,35 +53,22 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
     }
     let relative = |sub: &str| PathBuf::from(format!("../containers-v1/{id}/{sub}"));
     let mount = store.overlay_mount(top.as_deref(), &relative("fs"), &relative("work"))?;
-    let spec = SandboxSpec {
-        rootfs: MountSpec {
-            source: "overlay".into(),
-            target: "/".into(),
-            fstype: "overlay".into(),
-            options: mount.options,
-        },
-        rootfs_base_dir: Some(mount.base_dir),
-        mountpoint: dir.join("mnt"),
-        mounts: Vec::new(),
-        process: ProcessSpec {
-            args,
-            env: merge_env(&config.env, &opts.env),
-            cwd: opts
-                .workdir
-                .clone()
-                .or_else(|| config.working_dir.clone())
-                .filter(|w| !w.is_empty())
-                .unwrap_or_else(|| "/".into()),
-            user: opts
-                .user
-                .clone()
-                .or_else(|| config.user.clone())
-                .unwrap_or_default(),
-        },
-        hostname: id.clone(),
-        network: opts.network,
-        stdin: false,
+    let process = ProcessSpec {
+        args,
+        env: merge_env(&config.env, &opts.env),
+        cwd: opts
+            .workdir
+            .clone()
+            .or_else(|| config.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into()),
+        user: opts
+            .user
+            .clone()
+            .or_else(|| config.user.clone())
+            .unwrap_or_default(),
     };
+    let spec = overlay_sandbox(mount, dir.join("mnt"), process, &id, opts.network);
     let status = sandbox.run(&spec, Output::Inherit).await;
     if opts.remove {
         remove_container(&dir)?;

@@ -6,13 +6,41 @@ use super::{Solver, error_chain};
 use crate::error::{Result, SolveError};
 use crate::op::{ExecOp, Vertex};
 use crate::progress::{Event, LogStream};
+use kiln_cache::OverlayMount;
 use kiln_cache::index::{CacheRecord, SnapshotRow};
-use kiln_executor::{MountSpec, Output, ProcessSpec, SandboxSpec, Stream};
+use kiln_executor::{MountSpec, NetworkMode, Output, ProcessSpec, SandboxSpec, Stream};
+use std::path::PathBuf;
 
 /// Hostname of build containers, fixed so it never changes a step's result.
 const BUILD_HOSTNAME: &str = "kilnsandbox";
 /// Lines of output shown when a RUN fails.
 const TAIL_LINES: usize = 20;
+
+/// A sandbox whose root filesystem is `mount` on `mountpoint`, with no other mounts
+/// and no stdin.
+pub(crate) fn overlay_sandbox(
+    mount: OverlayMount,
+    mountpoint: PathBuf,
+    process: ProcessSpec,
+    hostname: &str,
+    network: NetworkMode,
+) -> SandboxSpec {
+    SandboxSpec {
+        rootfs: MountSpec {
+            source: "overlay".into(),
+            target: "/".into(),
+            fstype: "overlay".into(),
+            options: mount.options,
+        },
+        rootfs_base_dir: Some(mount.base_dir),
+        mountpoint,
+        mounts: Vec::new(),
+        process,
+        hostname: hostname.into(),
+        network,
+        stdin: false,
+    }
+}
 
 pub(super) async fn run(
     solver: &Solver,
@@ -29,26 +57,19 @@ pub(super) async fn run(
         Ok((active, mount))
     })
     .await?;
-    let spec = SandboxSpec {
-        rootfs: MountSpec {
-            source: "overlay".into(),
-            target: "/".into(),
-            fstype: "overlay".into(),
-            options: mount.options,
-        },
-        rootfs_base_dir: Some(mount.base_dir),
-        mountpoint: active.mount_dir(),
-        mounts: Vec::new(),
-        process: ProcessSpec {
-            args: exec.args.clone(),
-            env: exec.env.clone(),
-            cwd: exec.cwd.clone(),
-            user: exec.user.clone(),
-        },
-        hostname: BUILD_HOSTNAME.into(),
-        network: exec.network,
-        stdin: false,
+    let process = ProcessSpec {
+        args: exec.args.clone(),
+        env: exec.env.clone(),
+        cwd: exec.cwd.clone(),
+        user: exec.user.clone(),
     };
+    let spec = overlay_sandbox(
+        mount,
+        active.mount_dir(),
+        process,
+        BUILD_HOSTNAME,
+        exec.network,
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<kiln_executor::OutputChunk>();
     let reporter = solver.reporter.clone();
     let forward = tokio::spawn(async move {

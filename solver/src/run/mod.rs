@@ -9,6 +9,8 @@ mod stage_source;
 mod tail;
 mod vertex;
 
+pub(crate) use exec::overlay_sandbox;
+
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Input, Node};
