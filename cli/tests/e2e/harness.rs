@@ -164,6 +164,43 @@ impl Kiln {
             .unwrap_or_else(|| panic!("no image {name}"))
     }
 
+    /// Starts `kiln build -t TAG DIR` in the background and returns once a RUN step
+    /// has written `marker` (a path in the container) into its active snapshot: the
+    /// build process, and that snapshot's folder.
+    // The caller owns the returned child and kills and waits for it.
+    #[allow(clippy::zombie_processes)]
+    pub fn start_build_until(
+        &self,
+        tag: &str,
+        dir: &Path,
+        marker: &str,
+    ) -> (std::process::Child, PathBuf) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["build", "-t", tag, &dir.display().to_string()])
+            .env("KILN_ROOT", self.root.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start kiln build");
+        let snapshots = self.root.path().join("snapshots-v1");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let found = std::fs::read_dir(&snapshots)
+                .expect("snapshots folder")
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .find(|p| p.join("fs").join(marker).exists());
+            if let Some(snapshot) = found {
+                return (child, snapshot);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the RUN never started");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// The content store folder (an OCI image layout).
     pub fn content_dir(&self) -> PathBuf {
         self.root.path().join("content-v1")

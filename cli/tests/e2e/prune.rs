@@ -2,9 +2,7 @@
 //! killed builds.
 
 use crate::harness::{Kiln, Run};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 /// The first image of `t:1`: its records become dangling once OLD is rebuilt as NEW.
 const OLD: &str = "FROM busybox:local\nRUN echo old > /old\nRUN echo old2 > /old2\n";
@@ -158,24 +156,6 @@ fn du_lists_records_and_totals() {
     assert!(du.contains("Private:      0B\nReclaimable:  0B\n"), "{du}");
 }
 
-/// The snapshot dir whose upper dir holds `marker`, once a build has created it.
-fn wait_for_snapshot_with(root: &Path, marker: &str) -> PathBuf {
-    let snapshots = root.join("snapshots-v1");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = std::fs::read_dir(&snapshots)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .find(|p| p.join("fs").join(marker).exists());
-        if let Some(dir) = found {
-            return dir;
-        }
-        assert!(Instant::now() < deadline, "the RUN never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn prune_waits_for_builds_and_reclaims_a_killed_one() {
     let kiln = Kiln::new();
@@ -187,13 +167,7 @@ fn prune_waits_for_builds_and_reclaims_a_killed_one() {
             "FROM busybox:local\nRUN head -c 100000 /dev/zero > /big && touch /started && sleep 45\n",
         )],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["build", "-t", "slow:1", &dir.display().to_string()])
-        .env("KILN_ROOT", kiln.root.path())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let active = wait_for_snapshot_with(kiln.root.path(), "started");
+    let (mut child, active) = kiln.start_build_until("slow:1", &dir, "started");
 
     // The build holds the state root: prune says why it waits, then gives up.
     let locked = kiln.cmd_env(&["cache", "prune"], &[("KILN_LOCK_TIMEOUT", "1")]);

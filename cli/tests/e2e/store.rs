@@ -2,7 +2,7 @@
 //! half-written reused; two kiln processes share one state root.
 
 use crate::harness::Kiln;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -15,23 +15,8 @@ fn kill_9_mid_run_leaves_a_usable_store_and_reuses_nothing_half_written() {
             "FROM busybox:local\nRUN echo partial > /partial && touch /tmp/started && sleep 60\n",
         )],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["build", "-t", "slow:1", &dir.display().to_string()])
-        .env("KILN_ROOT", kiln.root.path())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Wait until the RUN is really running: its active snapshot holds the marker.
-    let snapshots = kiln.root.path().join("snapshots-v1");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_dir(&snapshots)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .any(|e| e.path().join("fs/tmp/started").exists())
-    {
-        assert!(Instant::now() < deadline, "the RUN never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut child, _) = kiln.start_build_until("slow:1", &dir, "tmp/started");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
