@@ -71,15 +71,8 @@ impl BuildContext {
     }
 
     /// Whether the entry at `below` (relative to `source`) is left out.
-    pub fn is_excluded_below(&self, source: &Source, below: &Path) -> bool {
-        self.ignore.is_some() && {
-            let is_dir = source
-                .path
-                .join(below)
-                .symlink_metadata()
-                .is_ok_and(|m| m.is_dir());
-            self.is_excluded(&Self::rel_below(source, below), is_dir)
-        }
+    pub fn is_excluded_below(&self, source: &Source, below: &Path, is_dir: bool) -> bool {
+        self.ignore.is_some() && self.is_excluded(&Self::rel_below(source, below), is_dir)
     }
 
     /// The context folder.

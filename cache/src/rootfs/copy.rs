@@ -35,7 +35,7 @@ pub struct CopyStats {
 struct Copier<'a> {
     owner: (u32, u32),
     chmod: Option<u32>,
-    exclude: &'a dyn Fn(&Path) -> bool,
+    exclude: &'a dyn Fn(&Path, bool) -> bool,
     stats: CopyStats,
 }
 
@@ -44,7 +44,7 @@ pub(super) fn copy_in(
     src: &Path,
     dest: &str,
     opts: &CopyOptions,
-    exclude: &dyn Fn(&Path) -> bool,
+    exclude: &dyn Fn(&Path, bool) -> bool,
 ) -> Result<CopyStats, RootfsError> {
     let meta = fs::symlink_metadata(src).map_err(|e| source_err("stat", src, e))?;
     let mut copier = Copier {
@@ -94,11 +94,11 @@ impl Copier<'_> {
         names.sort();
         for name in names {
             let child_rel = rel.join(&name);
-            if (self.exclude)(&child_rel) {
-                continue;
-            }
             let child = src.join(&name);
             let meta = fs::symlink_metadata(&child).map_err(|e| source_err("stat", &child, e))?;
+            if (self.exclude)(&child_rel, meta.is_dir()) {
+                continue;
+            }
             let child_display = join_display(display, name.as_bytes());
             self.copy_entry(
                 &child,

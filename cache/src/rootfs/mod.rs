@@ -146,7 +146,7 @@ impl RootDir {
         dest: &str,
         opts: &CopyOptions,
     ) -> Result<CopyStats, RootfsError> {
-        self.copy_in_filtered(src, dest, opts, &|_| false)
+        self.copy_in_filtered(src, dest, opts, &|_, _| false)
     }
 
     /// Docker `COPY` of one host source (file, directory or symlink, never followed) to `dest`:
@@ -163,14 +163,15 @@ impl RootDir {
     /// - symlinks are copied as symlinks, hard links become separate files, and special files
     ///   (fifos, devices, sockets) are skipped.
     ///
-    /// `exclude` is called with each path below a directory source, relative to `src`; returning
-    /// `true` skips it (and, for a directory, everything beneath it).
+    /// `exclude` is called with each path below a directory source, relative to `src`, and
+    /// whether it is a directory; returning `true` skips it (and, for a directory,
+    /// everything beneath it).
     pub fn copy_in_filtered(
         &self,
         src: &Path,
         dest: &str,
         opts: &CopyOptions,
-        exclude: &dyn Fn(&Path) -> bool,
+        exclude: &dyn Fn(&Path, bool) -> bool,
     ) -> Result<CopyStats, RootfsError> {
         copy::copy_in(self, src, dest, opts, exclude)
     }

@@ -84,7 +84,7 @@ fn copy_dir_copies_its_contents_with_chown_and_chmod() {
     };
     let root = s.root();
     let stats = root
-        .copy_in_filtered(&s.p("ctx/src"), "/dst/deep", &opts, &|rel| {
+        .copy_in_filtered(&s.p("ctx/src"), "/dst/deep", &opts, &|rel, _| {
             rel == Path::new("skipme")
         })
         .expect("copy");

@@ -75,8 +75,8 @@ fn apply(
             let sources = inputs.sources.unwrap_or_default();
             many(sources.len())?;
             for source in sources {
-                root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below| {
-                    inputs.context.is_excluded_below(source, below)
+                root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
+                    inputs.context.is_excluded_below(source, below, is_dir)
                 })
                 .map_err(step_error)?;
             }
