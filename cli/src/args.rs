@@ -56,12 +56,52 @@ pub enum DebugCommand {
 /// Network of RUN steps and containers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Network {
-    /// Same as host
+    /// A private network with outbound access (slirp4netns), like Docker's bridge
     Default,
     /// Share the host's network
     Host,
     /// Only a loopback interface
     None,
+}
+
+/// Sandbox settings shared by `kiln build` and `kiln run`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// How sandboxes are kept from opening host devices: `auto` (the cgroup v1 devices
+    /// controller, else a cgroup v2 BPF program), `v1`, `v2`, or `unrestricted` (unsafe: any
+    /// device node a RUN creates can be opened; only for hosts without either mechanism)
+    #[arg(long, value_enum, env = "KILN_DEVICES_CGROUP", default_value_t = DevicesCgroup::Auto)]
+    pub devices_cgroup: DevicesCgroup,
+}
+
+/// Device restriction of sandboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DevicesCgroup {
+    /// v1 when the devices controller is mounted, else v2
+    Auto,
+    /// The cgroup v1 devices controller
+    V1,
+    /// A cgroup v2 BPF device program
+    V2,
+    /// No device restriction (unsafe)
+    Unrestricted,
+}
+
+/// A privilege a build may be granted with `--allow`, as in buildx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entitlement {
+    /// `network.host`: `RUN --network=host`.
+    NetworkHost,
+}
+
+fn parse_entitlement(s: &str) -> Result<Entitlement, String> {
+    match s {
+        "network.host" => Ok(Entitlement::NetworkHost),
+        "security.insecure" => Err("`security.insecure` is not supported yet".into()),
+        other => Err(format!(
+            "unknown entitlement `{other}` (known: `network.host`)"
+        )),
+    }
 }
 
 /// How build progress is shown.
@@ -94,6 +134,12 @@ pub struct BuildArgs {
     /// Network for RUN steps
     #[arg(long, value_enum, default_value_t = Network::Default)]
     pub network: Network,
+    /// Allow an extra privilege the Dockerfile asks for: `network.host` (for
+    /// `RUN --network=host`); may be repeated
+    #[arg(long = "allow", value_name = "ENTITLEMENT", value_parser = parse_entitlement)]
+    pub allow: Vec<Entitlement>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Progress output
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
@@ -127,6 +173,8 @@ pub struct RunArgs {
     /// Network of the container
     #[arg(long, value_enum, default_value_t = Network::Default)]
     pub network: Network,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// The image to run
     pub image: String,
     /// Command and arguments (default: the image's CMD)

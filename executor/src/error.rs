@@ -30,6 +30,35 @@ pub enum SandboxError {
         #[source]
         source: io::Error,
     },
+    /// Setting up the private network namespace failed.
+    #[error("failed to set up the build network: {step}")]
+    Network {
+        /// The failing step.
+        step: &'static str,
+        /// The system error.
+        #[source]
+        source: io::Error,
+    },
+    /// `slirp4netns`, which gives the default network its outbound access, is not installed.
+    #[error(
+        "the default network needs `slirp4netns`, which is not installed (`apt-get install slirp4netns`); \
+         or choose `--network none` or `--network host`"
+    )]
+    SlirpMissing,
+    /// `slirp4netns` exited before the network was ready.
+    #[error("slirp4netns failed to set up the network ({status}): {stderr}")]
+    SlirpFailed {
+        /// How it exited.
+        status: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// The seccomp profile could not be compiled for this architecture.
+    #[error("failed to compile the seccomp profile: {message}")]
+    Seccomp {
+        /// What seccompiler said.
+        message: String,
+    },
     /// The spec could not be serialised for the helper.
     #[error("failed to encode the sandbox spec")]
     EncodeSpec {
@@ -101,6 +130,14 @@ pub enum SandboxError {
     UnknownUser {
         /// The user name.
         user: String,
+    },
+    /// A uid or gid outside `0..=2147483647` (`4294967295` would mean "unchanged", i.e. root).
+    #[error("uids and gids must be in range 0-2147483647 ({kind} {value})")]
+    IdOutOfRange {
+        /// "uid" or "gid".
+        kind: String,
+        /// The id as written.
+        value: String,
     },
     /// The `USER` names a group that is not in the container's `/etc/group`.
     #[error("unable to find group {group}: no matching entries in group file")]

@@ -17,10 +17,12 @@ use rustix::mount::{MountPropagationFlags, mount_change};
 use rustix::pipe::{PipeFlags, pipe_with};
 use rustix::thread::UnshareFlags;
 
-use crate::protocol::{Failure, Report, StepContext};
+use crate::devices::SandboxCgroup;
+use crate::init;
+use crate::network::loopback;
+use crate::protocol::{Failure, Report, Request, StepContext};
 use crate::rootfs::{self, Stubs};
-use crate::spec::{NetworkMode, SandboxSpec};
-use crate::{init, net};
+use crate::spec::NetworkMode;
 
 /// First argv element after the program name that selects the helper mode.
 pub const HELPER_ARG: &str = "__kiln-sandbox-init";
@@ -29,6 +31,8 @@ pub const HELPER_ARG: &str = "__kiln-sandbox-init";
 pub(crate) const SPEC_FD: RawFd = 3;
 /// The fd the helper writes its JSON [`Report`] to.
 pub(crate) const REPORT_FD: RawFd = 4;
+/// For [`NetworkMode::Private`]: the network namespace to join.
+pub(crate) const NETNS_FD: RawFd = 5;
 
 /// Exit code of the helper when the sandbox could not be set up (Docker's for daemon errors).
 const SETUP_FAILED: i32 = 125;
@@ -55,7 +59,7 @@ pub fn helper_main() -> i32 {
         return SETUP_FAILED;
     };
     let mut warnings = Vec::new();
-    let result = read_spec(spec_fd).and_then(|spec| run(&spec, &mut warnings));
+    let result = read_request(spec_fd).and_then(|request| run(&request, &mut warnings));
     let (report, code) = match result {
         Ok(code) => (Report::Exited { code, warnings }, code),
         Err(failure) => (Report::Failed { failure, warnings }, SETUP_FAILED),
@@ -80,7 +84,7 @@ fn take_fd(fd: RawFd) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn read_spec(fd: OwnedFd) -> Result<SandboxSpec, Failure> {
+fn read_request(fd: OwnedFd) -> Result<Request, Failure> {
     let mut bytes = Vec::new();
     File::from(fd)
         .read_to_end(&mut bytes)
@@ -89,10 +93,22 @@ fn read_spec(fd: OwnedFd) -> Result<SandboxSpec, Failure> {
         .map_err(|e| Failure::msg("parse the sandbox spec", e.to_string()))
 }
 
-/// Sets up the namespaces and the rootfs, runs PID 1 and cleans up. Returns its exit code.
-fn run(spec: &SandboxSpec, warnings: &mut Vec<String>) -> Result<i32, Failure> {
+/// Sets up the namespaces, the devices cgroup and the rootfs, runs PID 1 and cleans up.
+/// Returns its exit code.
+fn run(request: &Request, warnings: &mut Vec<String>) -> Result<i32, Failure> {
+    let spec = &request.spec;
     if spec.process.args.is_empty() {
         return Err(Failure::NoCommand);
+    }
+    if spec.network == NetworkMode::Private {
+        let netns = take_fd(NETNS_FD).ok_or_else(|| {
+            Failure::msg("join the build network", "no network namespace was passed")
+        })?;
+        rustix::thread::move_into_link_name_space(
+            netns.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .step(|| "join the build network")?;
     }
     let mut flags =
         UnshareFlags::NEWNS | UnshareFlags::NEWPID | UnshareFlags::NEWUTS | UnshareFlags::NEWIPC;
@@ -107,7 +123,7 @@ fn run(spec: &SandboxSpec, warnings: &mut Vec<String>) -> Result<i32, Failure> {
     )
     .step(|| "make / rprivate")?;
     if spec.network == NetworkMode::None {
-        net::loopback_up().step(|| "bring up the loopback interface")?;
+        loopback::loopback_up().step(|| "bring up the loopback interface")?;
     }
     if !spec.hostname.is_empty() {
         rustix::system::sethostname(spec.hostname.as_bytes())
@@ -115,14 +131,19 @@ fn run(spec: &SandboxSpec, warnings: &mut Vec<String>) -> Result<i32, Failure> {
     }
     let root = rootfs::mount_rootfs(spec)?;
     let mut stubs = Stubs::default();
-    let result = stubs.create(root.as_fd()).and_then(|()| run_pid1(spec));
+    let result = stubs.create(root.as_fd()).and_then(|()| {
+        let cgroup = SandboxCgroup::create(request.devices)?;
+        let result = run_pid1(request, cgroup.as_ref());
+        warnings.extend(cgroup.and_then(SandboxCgroup::remove));
+        result
+    });
     warnings.extend(stubs.remove(root.as_fd()));
     result
 }
 
 /// Forks PID 1, waits until it has exec'd (or reports its setup failure), then waits for it
 /// while forwarding signals.
-fn run_pid1(spec: &SandboxSpec) -> Result<i32, Failure> {
+fn run_pid1(request: &Request, cgroup: Option<&SandboxCgroup>) -> Result<i32, Failure> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
     FORWARDED.iter().for_each(|s| mask.add(*s));
@@ -133,7 +154,7 @@ fn run_pid1(spec: &SandboxSpec) -> Result<i32, Failure> {
     match unsafe { fork() }.step(|| "fork the container process")? {
         ForkResult::Child => {
             drop(err_read);
-            let Err(failure) = init::run(spec);
+            let Err(failure) = init::run(request, cgroup);
             if let Ok(bytes) = serde_json::to_vec(&failure) {
                 let _ = File::from(err_write).write_all(&bytes);
             }

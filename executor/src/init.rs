@@ -13,13 +13,22 @@ use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountPropagationFlags, mount_change};
 use rustix::thread::UnshareFlags;
 
-use crate::protocol::{Failure, StepContext};
+use crate::devices::SandboxCgroup;
+use crate::protocol::{Failure, Request, StepContext};
 use crate::rootfs::{self, resolve::mkdir_all_in_root};
-use crate::spec::{DEFAULT_PATH, SandboxSpec, complete_env, env_value};
-use crate::{capabilities, user};
+use crate::spec::{DEFAULT_PATH, complete_env, env_value};
+use crate::{capabilities, seccomp, user};
 
 /// Sets up the container and execs its command; returns only on failure.
-pub(crate) fn run(spec: &SandboxSpec) -> Result<Infallible, Failure> {
+pub(crate) fn run(
+    request: &Request,
+    cgroup: Option<&SandboxCgroup>,
+) -> Result<Infallible, Failure> {
+    // First of all: from here on, the device rules hold for this process and its children.
+    if let Some(cgroup) = cgroup {
+        cgroup.join()?;
+    }
+    let spec = &request.spec;
     rustix::process::umask(Mode::empty());
     // A mount namespace of our own, so `pivot_root` leaves the helper's view of the rootfs alone.
     // SAFETY: the process is single-threaded (a fork of the single-threaded helper).
@@ -54,6 +63,7 @@ pub(crate) fn run(spec: &SandboxSpec) -> Result<Infallible, Failure> {
 
     let user = user::lookup(&spec.process.user)?;
     let env = complete_env(&spec.process.env, &user.home);
+    seccomp::install(&request.seccomp)?;
     capabilities::restrict_to_defaults()?;
     user::switch_to(&user)?;
     // Changing credentials cleared it.

@@ -23,18 +23,21 @@
 //! `sudo` keep working inside the sandbox.
 
 mod capabilities;
+mod devices;
 mod error;
 mod helper;
 mod ids;
 mod init;
-mod net;
+mod network;
 mod protocol;
 mod rootfs;
 mod sandbox;
+mod seccomp;
 mod spec;
 mod user;
 
 pub use capabilities::default_caps_mask;
+pub use devices::DevicePolicy;
 pub use error::SandboxError;
 pub use helper::{HELPER_ARG, helper_main};
 pub use ids::resolve_ids;

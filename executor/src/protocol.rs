@@ -5,7 +5,21 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::DevicePolicy;
 use crate::error::SandboxError;
+use crate::seccomp::SeccompFilters;
+use crate::spec::SandboxSpec;
+
+/// What the engine sends the helper on fd 3: the caller's spec and what the engine added.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Request {
+    /// What to run, as the caller asked.
+    pub spec: SandboxSpec,
+    /// Installed by PID 1 before it drops capabilities.
+    pub seccomp: SeccompFilters,
+    /// How device access is restricted.
+    pub devices: DevicePolicy,
+}
 
 /// The helper's last word on fd 4 (one JSON document).
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,6 +59,8 @@ pub(crate) enum Failure {
     UnknownUser { user: String },
     /// The group name is not in `/etc/group`.
     UnknownGroup { group: String },
+    /// A uid or gid outside `0..=2147483647`.
+    IdOutOfRange { kind: String, value: String },
 }
 
 impl Failure {
@@ -80,6 +96,7 @@ impl From<Failure> for SandboxError {
             Failure::NoCommand => SandboxError::NoCommand,
             Failure::UnknownUser { user } => SandboxError::UnknownUser { user },
             Failure::UnknownGroup { group } => SandboxError::UnknownGroup { group },
+            Failure::IdOutOfRange { kind, value } => SandboxError::IdOutOfRange { kind, value },
         }
     }
 }

@@ -6,18 +6,23 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use rustix::io::fcntl_dupfd_cloexec;
 use rustix::mount::{MountPropagationFlags, mount_change};
 use rustix::pipe::{PipeFlags, pipe_with};
 use rustix::thread::UnshareFlags;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::OnceCell;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::devices::DevicePolicy;
 use crate::error::SandboxError;
-use crate::helper::{HELPER_ARG, REPORT_FD, SPEC_FD};
-use crate::protocol::Report;
-use crate::spec::SandboxSpec;
+use crate::helper::{HELPER_ARG, NETNS_FD, REPORT_FD, SPEC_FD};
+use crate::network::PrivateNetwork;
+use crate::protocol::{Report, Request};
+use crate::seccomp;
+use crate::spec::{NetworkMode, SandboxSpec};
 
 /// Where the process's stdout and stderr go.
 #[derive(Debug)]
@@ -61,18 +66,36 @@ impl ExitStatus {
 }
 
 /// Runs processes in sandboxes through a helper binary (the `kiln` binary itself).
+///
+/// Clones share one private network ([`NetworkMode::Private`]), started when a sandbox first
+/// needs it and stopped when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     helper: PathBuf,
+    devices: DevicePolicy,
+    network: Arc<OnceCell<PrivateNetwork>>,
 }
 
 impl Sandbox {
     /// A sandbox runner that starts `helper_binary` with [`HELPER_ARG`]; normally
-    /// `std::env::current_exe()`.
+    /// `std::env::current_exe()`. Device access is restricted as [`DevicePolicy::Auto`] says.
     pub fn new(helper_binary: PathBuf) -> Self {
         Sandbox {
             helper: helper_binary,
+            devices: DevicePolicy::default(),
+            network: Arc::default(),
         }
+    }
+
+    /// The same runner with another device policy.
+    pub fn with_devices(mut self, devices: DevicePolicy) -> Self {
+        self.devices = devices;
+        self
+    }
+
+    /// The private network, started on first use.
+    async fn private_network(&self) -> Result<&PrivateNetwork, SandboxError> {
+        self.network.get_or_try_init(PrivateNetwork::start).await
     }
 
     /// Runs the process to completion.
@@ -87,8 +110,27 @@ impl Sandbox {
         spec: &SandboxSpec,
         output: Output,
     ) -> Result<ExitStatus, SandboxError> {
+        let seccomp = seccomp::docker_default()
+            .map_err(|message| SandboxError::Seccomp { message })?
+            .clone();
+        let request = Request {
+            spec: spec.clone(),
+            seccomp,
+            devices: self.devices,
+        };
         let spec_json =
-            serde_json::to_vec(spec).map_err(|source| SandboxError::EncodeSpec { source })?;
+            serde_json::to_vec(&request).map_err(|source| SandboxError::EncodeSpec { source })?;
+        let netns = match spec.network {
+            NetworkMode::Private => Some(
+                fcntl_dupfd_cloexec(self.private_network().await?.netns(), 10).map_err(|e| {
+                    SandboxError::HelperIo {
+                        what: "pass the network namespace to the sandbox helper",
+                        source: e.into(),
+                    }
+                })?,
+            ),
+            NetworkMode::Host | NetworkMode::None => None,
+        };
         let io = |what| {
             move |e: rustix::io::Errno| SandboxError::HelperIo {
                 what,
@@ -119,12 +161,16 @@ impl Sandbox {
             Output::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
             Output::Pipe(_) => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
         };
-        let (spec_raw, report_raw) = (spec_read.as_raw_fd(), report_write.as_raw_fd());
+        let mut fds = vec![
+            (spec_read.as_raw_fd(), SPEC_FD),
+            (report_write.as_raw_fd(), REPORT_FD),
+        ];
+        fds.extend(netns.as_ref().map(|fd| (fd.as_raw_fd(), NETNS_FD)));
         // SAFETY: only dup2 (async-signal-safe) runs between fork and exec; dup2 clears
         // close-on-exec on the new fds.
         unsafe {
             cmd.pre_exec(move || {
-                for (from, to) in [(spec_raw, SPEC_FD), (report_raw, REPORT_FD)] {
+                for &(from, to) in &fds {
                     if libc::dup2(from, to) < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -136,7 +182,7 @@ impl Sandbox {
             helper: self.helper.clone(),
             source,
         })?;
-        drop((spec_read, report_write));
+        drop((spec_read, report_write, netns));
 
         let send_spec =
             tokio::task::spawn_blocking(move || File::from(spec_write).write_all(&spec_json));

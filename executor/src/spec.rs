@@ -68,11 +68,22 @@ pub struct ProcessSpec {
 /// Which network namespace the sandbox uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum NetworkMode {
-    /// Share the host's network namespace.
+    /// A private network namespace with outbound access (slirp4netns), shared by the sandboxes
+    /// of one [`crate::Sandbox`] runner, like a Docker bridge: the host's interfaces, loopback
+    /// services and abstract unix sockets are out of reach.
     #[default]
+    Private,
+    /// Share the host's network namespace.
     Host,
     /// A new network namespace with only the loopback interface (up).
     None,
+}
+
+impl NetworkMode {
+    /// Whether the sandbox has a network namespace of its own (and so a sysfs of its own).
+    pub(crate) fn is_isolated(self) -> bool {
+        self != NetworkMode::Host
+    }
 }
 
 /// Returns `env` completed the way Docker does: `PATH` defaults to [`DEFAULT_PATH`] and `HOME`

@@ -12,6 +12,37 @@ use crate::protocol::{Failure, StepContext};
 /// Largest passwd/group file read; a hostile image cannot make the sandbox read forever.
 const MAX_DB_SIZE: u64 = 16 << 20;
 
+/// Largest uid or gid a container may use, as in Docker and runc: `setresuid(-1)` means "leave
+/// unchanged", so 4294967295 would keep root.
+pub(crate) const MAX_ID: u32 = 2_147_483_647;
+
+/// Parses a numeric id; `Ok(None)` when `s` is not a number (a name), an error when it is a
+/// number outside `0..=MAX_ID`.
+fn numeric_id(s: &str, kind: &'static str) -> Result<Option<u32>, Failure> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match s.parse::<u32>() {
+        Ok(id) if id <= MAX_ID => Ok(Some(id)),
+        _ => Err(Failure::IdOutOfRange {
+            kind: kind.to_string(),
+            value: s.to_string(),
+        }),
+    }
+}
+
+/// Checks that an id read from a user database is in range.
+fn check_id(id: u32, kind: &'static str) -> Result<u32, Failure> {
+    if id <= MAX_ID {
+        Ok(id)
+    } else {
+        Err(Failure::IdOutOfRange {
+            kind: kind.to_string(),
+            value: id.to_string(),
+        })
+    }
+}
+
 /// One line of `/etc/passwd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PasswdEntry {
@@ -98,7 +129,7 @@ pub(crate) fn resolve(
         None => (spec, None),
     };
     let user_arg = if user_arg.is_empty() { "0" } else { user_arg };
-    let numeric_uid = user_arg.parse::<u32>().ok();
+    let numeric_uid = numeric_id(user_arg, "uid")?;
 
     let mut user = ExecUser {
         uid: 0,
@@ -127,7 +158,7 @@ pub(crate) fn resolve(
 
     match group_arg.filter(|g| !g.is_empty()) {
         Some(group_arg) => {
-            let numeric_gid = group_arg.parse::<u32>().ok();
+            let numeric_gid = numeric_id(group_arg, "gid")?;
             let found = groups
                 .iter()
                 .find(|g| g.name == group_arg || numeric_gid == Some(g.gid));
@@ -150,6 +181,11 @@ pub(crate) fn resolve(
                     .collect();
             }
         }
+    }
+    check_id(user.uid, "uid")?;
+    check_id(user.gid, "gid")?;
+    for gid in &user.sgids {
+        check_id(*gid, "gid")?;
     }
     Ok(user)
 }
@@ -316,6 +352,50 @@ mod tests {
         assert!(resolve("root", &[], &[]).is_err());
         let u = resolve("", &[], &[]);
         assert_eq!(u.map(|u| u.home), Ok("/".to_string()));
+    }
+
+    #[test]
+    fn uid_that_means_root_is_refused() {
+        for spec in [
+            "4294967295",
+            "2147483648",
+            "0:4294967295",
+            "99999999999999999999",
+        ] {
+            assert!(
+                matches!(resolve_str(spec), Err(Failure::IdOutOfRange { .. })),
+                "{spec}"
+            );
+        }
+        assert!(resolve_str("2147483647:2147483647").is_ok());
+        let msg = crate::SandboxError::from(Failure::IdOutOfRange {
+            kind: "uid".into(),
+            value: "4294967295".into(),
+        })
+        .to_string();
+        assert_eq!(
+            msg,
+            "uids and gids must be in range 0-2147483647 (uid 4294967295)"
+        );
+    }
+
+    #[test]
+    fn passwd_entry_with_an_out_of_range_uid_is_refused() {
+        let passwd = parse_passwd("evil:x:4294967295:0::/:/bin/sh\n");
+        assert!(matches!(
+            resolve("evil", &passwd, &[]),
+            Err(Failure::IdOutOfRange { .. })
+        ));
+        let groups = parse_group("evilg:x:4294967295:app\n");
+        let passwd = parse_passwd("app:x:1000:1000::/:/bin/sh\n");
+        assert!(matches!(
+            resolve("app", &passwd, &groups),
+            Err(Failure::IdOutOfRange { .. })
+        ));
+        assert!(matches!(
+            resolve("app:evilg", &passwd, &groups),
+            Err(Failure::IdOutOfRange { .. })
+        ));
     }
 
     #[test]

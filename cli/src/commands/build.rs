@@ -1,11 +1,10 @@
 //! `kiln build`.
 
-use crate::args::{BuildArgs, Progress};
+use crate::args::{BuildArgs, Entitlement, Progress};
 use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference};
-use kiln_executor::Sandbox;
 use kiln_solver::{BuildOptions, BuildRequest, build};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,7 +34,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let source_date_epoch = super::source_date_epoch()?;
     let runtime = crate::engine_runtime()?;
     let store = Arc::new(Store::open(root, LockMode::Shared)?);
-    let sandbox = Arc::new(Sandbox::new(std::env::current_exe()?));
+    let sandbox = Arc::new(super::sandbox(&args.sandbox)?);
     let request = BuildRequest {
         dockerfile,
         context: args.context.clone(),
@@ -43,6 +42,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         options: BuildOptions {
             build_args,
             network: args.network.into(),
+            allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
             target: args.target.clone(),
         },
         tags: args.tags.clone(),

@@ -7,9 +7,9 @@ pub mod images;
 pub mod import;
 pub mod run;
 
-use crate::args::Network;
+use crate::args::{DevicesCgroup, Network, SandboxArgs};
 use crate::error::CliError;
-use kiln_executor::NetworkMode;
+use kiln_executor::{DevicePolicy, NetworkMode, Sandbox};
 use std::path::{Path, PathBuf};
 
 /// The Dockerfile of a build: `-f FILE`, else `CONTEXT/Dockerfile`.
@@ -39,10 +39,22 @@ pub fn read_dockerfile(path: &Path) -> Result<String, CliError> {
 impl From<Network> for NetworkMode {
     fn from(n: Network) -> Self {
         match n {
-            Network::Default | Network::Host => NetworkMode::Host,
+            Network::Default => NetworkMode::Private,
+            Network::Host => NetworkMode::Host,
             Network::None => NetworkMode::None,
         }
     }
+}
+
+/// The sandbox runner of `kiln build` and `kiln run`: this binary as the helper.
+pub fn sandbox(args: &SandboxArgs) -> Result<Sandbox, CliError> {
+    let devices = match args.devices_cgroup {
+        DevicesCgroup::Auto => DevicePolicy::Auto,
+        DevicesCgroup::V1 => DevicePolicy::V1,
+        DevicesCgroup::V2 => DevicePolicy::V2,
+        DevicesCgroup::Unrestricted => DevicePolicy::Unrestricted,
+    };
+    Ok(Sandbox::new(std::env::current_exe()?).with_devices(devices))
 }
 
 /// Docker-style human sizes: 1.23MB (decimal units).

@@ -3,7 +3,6 @@
 use crate::args::RunArgs;
 use crate::error::{CliError, render_chain};
 use kiln_cache::{LockMode, Store};
-use kiln_executor::Sandbox;
 use kiln_solver::{RunOptions, SolveError, run_container};
 use std::path::Path;
 
@@ -11,7 +10,7 @@ use std::path::Path;
 pub fn run(root: &Path, args: RunArgs) -> Result<u8, CliError> {
     let runtime = crate::engine_runtime()?;
     let store = Store::open(root, LockMode::Shared)?;
-    let sandbox = Sandbox::new(std::env::current_exe()?);
+    let sandbox = super::sandbox(&args.sandbox)?;
     let opts = RunOptions {
         image: args.image,
         command: args.command,

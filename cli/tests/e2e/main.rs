@@ -7,6 +7,7 @@ mod cache;
 mod check;
 mod errors;
 mod harness;
+mod holes;
 mod image;
 mod prune;
 mod run;

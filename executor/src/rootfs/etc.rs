@@ -30,11 +30,31 @@ pub(crate) fn hosts_file(hostname: &str) -> String {
 }
 
 /// The content of the container's /etc/resolv.conf: the host's for host networking (read before
-/// `pivot_root`), empty without a network.
+/// `pivot_root`), the host's with slirp's DNS forwarder as the only name server for the private
+/// network, empty without a network.
 pub(crate) fn resolv_conf(network: NetworkMode) -> Result<Vec<u8>, Failure> {
-    if network == NetworkMode::None {
-        return Ok(Vec::new());
+    match network {
+        NetworkMode::None => Ok(Vec::new()),
+        NetworkMode::Host => host_resolv_conf(),
+        NetworkMode::Private => {
+            Ok(private_resolv_conf(&String::from_utf8_lossy(&host_resolv_conf()?)).into_bytes())
+        }
     }
+}
+
+/// The host's resolv.conf with its name servers (which may be loopback addresses, unreachable
+/// from the private network) replaced by slirp's forwarder.
+fn private_resolv_conf(host: &str) -> String {
+    let mut out: String = host
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("nameserver"))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    out.push_str(&format!("nameserver {}\n", crate::network::DNS_SERVER));
+    out
+}
+
+fn host_resolv_conf() -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     match fs_err::File::open("/etc/resolv.conf") {
         Ok(f) => {
@@ -104,6 +124,15 @@ mod tests {
         assert!(h.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
         assert!(h.ends_with("127.0.1.1\tbuilder\n"));
         assert!(!hosts_file("").contains("127.0.1.1"));
+    }
+
+    #[test]
+    fn private_network_uses_the_slirp_dns_forwarder() {
+        let host = "# generated\nnameserver 127.0.0.53\noptions edns0\nsearch example.test\n";
+        assert_eq!(
+            private_resolv_conf(host),
+            "# generated\noptions edns0\nsearch example.test\nnameserver 10.0.2.3\n"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::mount::{UnmountFlags, mount, unmount};
 
 use crate::protocol::{Failure, StepContext};
-use crate::spec::{NetworkMode, SandboxSpec};
+use crate::spec::SandboxSpec;
 use resolve::{create_file_in_root, mkdir_all_in_root, remove_stub_in_root};
 
 /// Mount points the sandbox needs in every rootfs: (path, is a directory).
@@ -116,7 +116,7 @@ impl Stubs {
 pub(crate) fn setup(root: BorrowedFd<'_>, spec: &SandboxSpec) -> Result<(), Failure> {
     mounts::mount_proc(root)?;
     dev::mount_dev(root)?;
-    mounts::mount_sys(root, spec.network == NetworkMode::None)?;
+    mounts::mount_sys(root, spec.network.is_isolated())?;
     etc::mount_etc_files(root, &spec.hostname, spec.network)?;
     for m in &spec.mounts {
         mounts::mount_extra(root, m)?;

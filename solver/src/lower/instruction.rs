@@ -62,7 +62,14 @@ pub(super) fn lower(
             let network = match run.network.as_deref() {
                 None | Some("default") => lowering.opts.network,
                 Some("none") => NetworkMode::None,
-                Some("host") => NetworkMode::Host,
+                Some("host") if lowering.opts.allow_network_host => NetworkMode::Host,
+                Some("host") => {
+                    return Err(invalid(
+                        "`RUN --network=host` needs the `network.host` entitlement: \
+                         pass `--allow network.host` to `kiln build` to grant it",
+                        span,
+                    ));
+                }
                 Some(other) => {
                     return Err(invalid(
                         format!("unsupported network mode \"{other}\""),

@@ -22,6 +22,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     /// `--network`: the default for RUN steps.
     pub network: NetworkMode,
+    /// `--allow network.host`: whether `RUN --network=host` may be used.
+    pub allow_network_host: bool,
     /// `--target`: the stage to build (default: the last one).
     pub target: Option<String>,
 }

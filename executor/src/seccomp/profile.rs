@@ -1,0 +1,197 @@
+//! Docker's default seccomp profile (moby `profiles/seccomp/default.json`) as data: which
+//! system calls a container may make, some only with given arguments, some only when the
+//! container holds a capability. Anything not listed fails with `EPERM`.
+
+use caps::Capability;
+
+/// `errno` returned for every system call the profile does not allow (`EPERM`).
+pub(crate) const DEFAULT_ERRNO: u32 = 1;
+
+/// System calls allowed unconditionally, on every architecture that has them. Names an
+/// architecture lacks are skipped when the filter is compiled (see [`super::compile`]).
+#[rustfmt::skip]
+pub(crate) const ALLOWED: &[&str] = &[
+    "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "capget", "capset",
+    "chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres",
+    "clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_nanosleep",
+    "clock_nanosleep_time64", "close", "close_range", "connect", "copy_file_range", "creat",
+    "dup", "dup2", "dup3", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_ctl_old",
+    "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2",
+    "execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2", "fadvise64",
+    "fadvise64_64", "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchown",
+    "fchown32", "fchownat", "fcntl", "fcntl64", "fdatasync", "fgetxattr", "flistxattr", "flock",
+    "fork", "fremovexattr", "fsetxattr", "fstat", "fstat64", "fstatat64", "fstatfs",
+    "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futex", "futex_time64", "futex_waitv",
+    "futimesat", "getcpu", "getcwd", "getdents", "getdents64", "getegid", "getegid32",
+    "geteuid", "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getitimer",
+    "getpeername", "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom",
+    "getresgid", "getresgid32", "getresuid", "getresuid32", "getrlimit", "get_robust_list",
+    "getrusage", "getsid", "getsockname", "getsockopt", "get_thread_area", "gettid",
+    "gettimeofday", "getuid", "getuid32", "getxattr", "inotify_add_watch", "inotify_init",
+    "inotify_init1", "inotify_rm_watch", "io_cancel", "ioctl", "io_destroy", "io_getevents",
+    "io_pgetevents", "io_pgetevents_time64", "ioprio_get", "ioprio_set", "io_setup",
+    "io_submit", "io_uring_enter", "io_uring_register", "io_uring_setup", "ipc", "kill",
+    "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "lchown",
+    "lchown32", "lgetxattr", "link", "linkat", "listen", "listxattr", "llistxattr", "_llseek",
+    "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "madvise", "membarrier",
+    "memfd_create", "memfd_secret", "mincore", "mkdir", "mkdirat", "mknod", "mknodat", "mlock",
+    "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mq_getsetattr", "mq_notify", "mq_open",
+    "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend", "mq_timedsend_time64",
+    "mq_unlink", "mremap", "msgctl", "msgget", "msgrcv", "msgsnd", "msync", "munlock",
+    "munlockall", "munmap", "name_to_handle_at", "nanosleep", "newfstatat", "_newselect",
+    "open", "openat", "openat2", "pause", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2",
+    "pkey_alloc", "pkey_free", "pkey_mprotect", "poll", "ppoll", "ppoll_time64", "prctl",
+    "pread64", "preadv", "preadv2", "prlimit64", "process_mrelease", "pselect6",
+    "pselect6_time64", "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlink",
+    "readlinkat", "readv", "recv", "recvfrom", "recvmmsg", "recvmmsg_time64", "recvmsg",
+    "remap_file_pages", "removexattr", "rename", "renameat", "renameat2", "restart_syscall",
+    "rmdir", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask", "rt_sigqueueinfo",
+    "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64",
+    "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr", "sched_getparam",
+    "sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler",
+    "sched_rr_get_interval", "sched_rr_get_interval_time64", "sched_setaffinity",
+    "sched_setattr", "sched_setparam", "sched_setscheduler", "sched_yield", "seccomp", "select",
+    "semctl", "semget", "semop", "semtimedop", "semtimedop_time64", "send", "sendfile",
+    "sendfile64", "sendmmsg", "sendmsg", "sendto", "setfsgid", "setfsgid32", "setfsuid",
+    "setfsuid32", "setgid", "setgid32", "setgroups", "setgroups32", "setitimer", "setpgid",
+    "setpriority", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
+    "setresuid32", "setreuid", "setreuid32", "setrlimit", "set_robust_list", "setsid",
+    "setsockopt", "set_thread_area", "set_tid_address", "setuid", "setuid32", "setxattr",
+    "shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4",
+    "sigprocmask", "sigreturn", "socketcall", "socketpair", "splice", "stat", "stat64",
+    "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs",
+    "sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun",
+    "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create",
+    "timerfd_gettime", "timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times",
+    "tkill", "truncate", "truncate64", "ugetrlimit", "umask", "uname", "unlink", "unlinkat",
+    "utime", "utimensat", "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid",
+    "waitpid", "write", "writev",
+    // Allowed from kernel 4.8 on, which every kernel kiln runs on is.
+    "process_vm_readv", "process_vm_writev", "ptrace",
+    // Architecture-specific calls (x86: arch_prctl, modify_ldt; arm: the rest; riscv64:
+    // riscv_flush_icache). Each is skipped on the architectures that lack it.
+    "arch_prctl", "modify_ldt", "arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2",
+    "breakpoint", "cacheflush", "set_tls", "riscv_flush_icache",
+];
+
+/// System calls allowed only when the container holds a capability.
+pub(crate) const WITH_CAPABILITY: &[(Capability, &[&str])] = &[
+    (Capability::CAP_DAC_READ_SEARCH, &["open_by_handle_at"]),
+    (
+        Capability::CAP_SYS_ADMIN,
+        &[
+            "bpf",
+            "clone",
+            "clone3",
+            "fanotify_init",
+            "fsconfig",
+            "fsmount",
+            "fsopen",
+            "fspick",
+            "lookup_dcookie",
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "open_tree",
+            "perf_event_open",
+            "quotactl",
+            "quotactl_fd",
+            "setdomainname",
+            "sethostname",
+            "setns",
+            "syslog",
+            "umount",
+            "umount2",
+            "unshare",
+        ],
+    ),
+    (Capability::CAP_SYS_BOOT, &["reboot"]),
+    (Capability::CAP_SYS_CHROOT, &["chroot"]),
+    (
+        Capability::CAP_SYS_MODULE,
+        &["delete_module", "init_module", "finit_module"],
+    ),
+    (Capability::CAP_SYS_PACCT, &["acct"]),
+    (
+        Capability::CAP_SYS_PTRACE,
+        &["kcmp", "pidfd_getfd", "process_madvise"],
+    ),
+    (Capability::CAP_SYS_RAWIO, &["iopl", "ioperm"]),
+    (
+        Capability::CAP_SYS_TIME,
+        &["settimeofday", "stime", "clock_settime", "clock_settime64"],
+    ),
+    (Capability::CAP_SYS_TTY_CONFIG, &["vhangup"]),
+    (
+        Capability::CAP_SYS_NICE,
+        &[
+            "get_mempolicy",
+            "mbind",
+            "set_mempolicy",
+            "set_mempolicy_home_node",
+        ],
+    ),
+    (Capability::CAP_SYSLOG, &["syslog"]),
+    (Capability::CAP_BPF, &["bpf"]),
+    (Capability::CAP_PERFMON, &["perf_event_open"]),
+];
+
+/// `socket` is allowed for every domain but `AF_VSOCK` (40).
+pub(crate) const SOCKET_DENIED_DOMAIN: u64 = 40;
+
+/// The `personality` personas a container may switch to: `PER_LINUX`, `PER_LINUX32`,
+/// `UNAME26`, `PER_LINUX32 | UNAME26`, and `0xffffffff` (a query).
+pub(crate) const PERSONALITIES: [u64; 5] = [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
+
+/// Without `CAP_SYS_ADMIN`, `clone` is allowed only when none of these flags is set: the
+/// `CLONE_NEW*` namespace flags (`NEWNS`, `NEWCGROUP`, `NEWUTS`, `NEWIPC`, `NEWUSER`, `NEWPID`,
+/// `NEWNET`), and `clone3` fails with `ENOSYS`, whose flags a filter cannot inspect, so that
+/// libcs fall back to `clone`.
+pub(crate) const CLONE_NAMESPACE_FLAGS: u64 = 0x7E02_0000;
+
+/// `errno` of `clone3` without `CAP_SYS_ADMIN` (`ENOSYS`).
+pub(crate) const CLONE3_ERRNO: u32 = 38;
+
+/// Names of the tables above that x86_64 has no system call for (32-bit and other
+/// architectures' calls); the filter skips them. A unit test checks the list is exact.
+#[cfg(target_arch = "x86_64")]
+#[rustfmt::skip]
+pub(crate) const ABSENT: &[&str] = &[
+    "_llseek", "_newselect", "arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cacheflush",
+    "chown32", "clock_adjtime64", "clock_getres_time64", "clock_gettime64",
+    "clock_nanosleep_time64", "clock_settime64", "fadvise64_64", "fchown32", "fcntl64", "fstat64",
+    "fstatat64", "fstatfs64", "ftruncate64", "futex_time64", "getegid32", "geteuid32", "getgid32",
+    "getgroups32", "getresgid32", "getresuid32", "getuid32", "io_pgetevents_time64", "ipc",
+    "lchown32", "lstat64", "mmap2", "mq_timedreceive_time64", "mq_timedsend_time64",
+    "ppoll_time64", "pselect6_time64", "recv", "recvmmsg_time64", "riscv_flush_icache",
+    "rt_sigtimedwait_time64", "sched_rr_get_interval_time64", "semtimedop_time64", "send",
+    "sendfile64", "set_tls", "setfsgid32", "setfsuid32", "setgid32", "setgroups32", "setregid32",
+    "setresgid32", "setresuid32", "setreuid32", "setuid32", "sigprocmask", "sigreturn",
+    "socketcall", "stat64", "statfs64", "stime", "sync_file_range2", "timer_gettime64",
+    "timer_settime64", "timerfd_gettime64", "timerfd_settime64", "truncate64", "ugetrlimit",
+    "umount", "utimensat_time64", "waitpid",
+];
+
+/// Names of the tables above that aarch64 has no system call for; the filter skips them.
+#[cfg(target_arch = "aarch64")]
+#[rustfmt::skip]
+pub(crate) const ABSENT: &[&str] = &[
+    "_llseek", "_newselect", "access", "alarm", "arch_prctl", "arm_fadvise64_64",
+    "arm_sync_file_range", "breakpoint", "cacheflush", "chmod", "chown", "chown32",
+    "clock_adjtime64", "clock_getres_time64", "clock_gettime64", "clock_nanosleep_time64",
+    "clock_settime64", "creat", "dup2", "epoll_create", "epoll_ctl_old", "epoll_wait",
+    "epoll_wait_old", "eventfd", "fadvise64_64", "fchown32", "fcntl64", "fork", "fstat64",
+    "fstatat64", "fstatfs64", "ftruncate64", "futex_time64", "futimesat", "get_thread_area",
+    "getdents", "getegid32", "geteuid32", "getgid32", "getgroups32", "getpgrp", "getresgid32",
+    "getresuid32", "getuid32", "inotify_init", "io_pgetevents_time64", "ioperm", "iopl", "ipc",
+    "lchown", "lchown32", "link", "lstat", "lstat64", "mkdir", "mknod", "mmap2", "modify_ldt",
+    "mq_timedreceive_time64", "mq_timedsend_time64", "open", "pause", "pipe", "poll",
+    "ppoll_time64", "pselect6_time64", "readlink", "recv", "recvmmsg_time64", "rename",
+    "riscv_flush_icache", "rmdir", "rt_sigtimedwait_time64", "sched_rr_get_interval_time64",
+    "select", "semtimedop_time64", "send", "sendfile64", "set_thread_area", "set_tls",
+    "setfsgid32", "setfsuid32", "setgid32", "setgroups32", "setregid32", "setresgid32",
+    "setresuid32", "setreuid32", "setuid32", "signalfd", "sigprocmask", "sigreturn", "socketcall",
+    "stat", "stat64", "statfs64", "stime", "symlink", "sync_file_range2", "time",
+    "timer_gettime64", "timer_settime64", "timerfd_gettime64", "timerfd_settime64", "truncate64",
+    "ugetrlimit", "umount", "unlink", "utime", "utimensat_time64", "utimes", "vfork", "waitpid",
+];
