@@ -16,6 +16,7 @@ use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Input, Node};
 use crate::progress::Reporter;
 use kiln_cache::Store;
+use kiln_cache::index::OnConflict;
 use kiln_executor::Sandbox;
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
@@ -52,6 +53,16 @@ pub struct Solver {
 }
 
 impl Solver {
+    /// What a commit does when another process committed the same key first: the
+    /// first record wins, unless `--no-cache` asked for the step to run again.
+    fn on_conflict(&self) -> OnConflict {
+        if self.no_cache {
+            OnConflict::Replace
+        } else {
+            OnConflict::KeepFirst
+        }
+    }
+
     /// Runs every vertex `target` depends on (and no other); returns their results.
     pub async fn solve(
         &self,

@@ -135,12 +135,13 @@ impl Solver {
         let outcome = match &vertex.op {
             Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
             Op::File(op) => {
-                let (store, context, op, step, span) = (
+                let (store, context, op, step, span, on_conflict) = (
                     self.store.clone(),
                     self.context.clone(),
                     op.clone(),
                     vertex.name.clone(),
                     vertex.span,
+                    self.on_conflict(),
                 );
                 blocking(move || {
                     let inputs = file::FileInputs {
@@ -148,7 +149,7 @@ impl Solver {
                         sources: sources.as_deref(),
                         from: from.as_deref(),
                     };
-                    file::run(&store, &op, parent.as_deref(), inputs, record)
+                    file::run(&store, &op, parent.as_deref(), inputs, record, on_conflict)
                 })
                 .await
                 .map_err(|e| at_step(e, &step, span))
