@@ -10,7 +10,8 @@
 //! ├── content-v1/      OCI image layout: oci-layout, index.json, blobs/sha256/<hex>
 //! ├── snapshots-v1/    <id>/fs (overlay upper dir), <id>/work; new-* are being created
 //! ├── containers-v1/   writable layers of `kiln run` containers
-//! └── tmp-v1/          temp files, renamed into place when complete
+//! ├── tmp-v1/          temp files, renamed into place when complete
+//! └── locks-v1/        one lock file per cache key being built
 //! ```
 
 mod content;
@@ -21,6 +22,7 @@ pub mod gc;
 mod images;
 mod import;
 pub mod index;
+mod keylock;
 pub mod layer;
 pub mod oci;
 mod reference;
@@ -34,6 +36,7 @@ pub use content::{BlobWriter, ContentStore};
 pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result};
 pub use images::Image;
+pub use keylock::KeyLock;
 pub use reference::normalize_reference;
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};

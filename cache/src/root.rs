@@ -61,6 +61,7 @@ impl StateRoot {
             "snapshots-v1",
             "containers-v1",
             "tmp-v1",
+            "locks-v1",
         ] {
             fs::create_dir_all(path.join(dir))?;
         }
@@ -99,6 +100,11 @@ impl StateRoot {
     /// The folder for temp files (same filesystem as everything else).
     pub fn tmp_dir(&self) -> PathBuf {
         self.path.join("tmp-v1")
+    }
+
+    /// The folder of per-key build locks.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.path.join("locks-v1")
     }
 
     /// The cache index database.

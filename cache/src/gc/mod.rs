@@ -11,7 +11,7 @@
 //! 2. Delete their rows in one transaction: records, snapshots, layers, chain ids.
 //! 3. Delete the dirs: those of the deleted rows, and every dir of `snapshots-v1/`
 //!    with no row (`new-*`, or a row deleted by a prune that was killed at step 3).
-//! 4. Delete `tmp-v1/*`, interrupted atomic writes and other formats' folders.
+//! 4. Delete `tmp-v1/*`, stale key locks (`locks-v1/*`), interrupted atomic writes and other formats' folders.
 //! 5. Delete the blobs no tagged image reaches (manifest, config, layers).
 //!
 //! Rows go before dirs: a crash in between leaves dirs without rows, which the next
@@ -109,11 +109,7 @@ pub fn prune(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
     }
 
     // 4. Temp files and other formats' folders.
-    let (leftovers, bytes) = sweep::remove_leftovers(
-        store.root().path(),
-        &store.root().tmp_dir(),
-        &store.root().content_dir(),
-    )?;
+    let (leftovers, bytes) = sweep::remove_leftovers(store.root())?;
     report.leftovers.extend(leftovers);
     report.reclaimed += bytes;
 

@@ -5,6 +5,7 @@
 mod build;
 mod cache;
 mod check;
+mod concurrent;
 mod errors;
 mod harness;
 mod image;

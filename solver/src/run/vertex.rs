@@ -5,10 +5,11 @@ use crate::error::Result;
 use crate::key::cache_key;
 use crate::op::{BuildGraph, CopySource, FileOp, Node, Op};
 use crate::progress::Event;
+use kiln_cache::KeyLock;
 use kiln_cache::index::CacheRecord;
 use kiln_cache::oci::chain_ids;
 use kiln_cache::root::unix_now;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl Solver {
     /// The vertex's result if it needs no work: a cache hit, or a base image whose
@@ -96,6 +97,8 @@ impl Solver {
         let (key, sources) = match &vertex.op {
             Op::Source { manifest_digest } => {
                 let key = cache_key(&vertex.op, &[], None);
+                // One process unpacks a base image; the others find its snapshots.
+                let _lock = self.lock_key(&key).await?;
                 return self
                     .unpack_source(id, &vertex.name, manifest_digest.clone(), key)
                     .await;
@@ -120,6 +123,17 @@ impl Solver {
                 (key, Some(sources))
             }
             op => (cache_key(op, &inputs.keys(), None), None),
+        };
+        // Another kiln process may be building this key: wait for it, then take its
+        // record rather than run the step again. `--no-cache` runs it regardless.
+        let _lock = if self.no_cache {
+            None
+        } else {
+            let lock = self.lock_key(&key).await?;
+            if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
+                return Ok(hit);
+            }
+            Some(lock)
         };
         self.reporter.event(Event::Started {
             vertex: id,
@@ -178,6 +192,22 @@ impl Solver {
                 });
                 Err(e)
             }
+        }
+    }
+
+    /// Waits until no other kiln process holds the lock on `key`, then holds it until
+    /// the returned value is dropped. Polls, so no thread blocks and a cancelled build
+    /// stops waiting at once; the kernel releases the lock if its holder dies.
+    async fn lock_key(&self, key: &str) -> Result<KeyLock> {
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let store = self.store.clone();
+            let key = key.to_string();
+            if let Some(lock) = blocking(move || Ok(store.try_lock_key(&key)?)).await? {
+                return Ok(lock);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
         }
     }
 
