@@ -46,6 +46,12 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// Whether the error comes from a full filesystem (ENOSPC, or SQLite's "database
+    /// or disk is full").
+    pub fn is_no_space(&self) -> bool {
+        is_no_space(self)
+    }
+
     pub(crate) fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
         Self::Json {
             what: what.into(),
@@ -56,3 +62,23 @@ impl CacheError {
 
 /// Result alias for this crate.
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
+
+/// Whether `e` or one of its sources is a full filesystem: an I/O error of kind
+/// `StorageFull` (ENOSPC) or SQLite's `SQLITE_FULL`.
+pub fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let full = |io: &std::io::Error| io.kind() == std::io::ErrorKind::StorageFull;
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let found = e.downcast_ref::<std::io::Error>().is_some_and(full)
+            || e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+            })
+            // `Io` is transparent: its source is the io::Error's source, not the error.
+            || matches!(e.downcast_ref::<CacheError>(), Some(CacheError::Io(io)) if full(io));
+        if found {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}

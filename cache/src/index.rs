@@ -205,6 +205,14 @@ impl Index {
         Ok(out)
     }
 
+    /// Copies the write-ahead log into the database and truncates it, giving its disk
+    /// space back (prune, which holds the state root alone, calls it at the end).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
     // --- snapshots ---
 
     /// Records a new active snapshot.

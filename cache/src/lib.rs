@@ -34,7 +34,7 @@ mod usage;
 
 pub use content::{BlobWriter, ContentStore};
 pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
-pub use error::{CacheError, Result};
+pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
 pub use reference::normalize_reference;

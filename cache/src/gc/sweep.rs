@@ -4,11 +4,12 @@
 //! ```text
 //! $KILN_ROOT/
 //! ├── CACHEDIR.TAG  lock  index-v1.db*        kept
+//! ├── reserve                                 deleted first, put back last (gc/mod.rs)
 //! ├── .tmp-*                                  removed (an interrupted atomic write)
 //! ├── content-v1/   .tmp-* removed; blobs/sha256/ unreachable blobs removed
 //! ├── snapshots-v1/ .empty kept; new-* and <id>/ without a usable row removed
 //! ├── containers-v1/                          kept
-//! ├── tmp-v1/*  locks-v1/*                     removed
+//! ├── tmp-v1/*  locks-v1/*                    removed
 //! └── snapshots-v0/, content-v2/, …           removed (another format's folders)
 //! ```
 

@@ -7,6 +7,7 @@ mod cache;
 mod check;
 mod concurrent;
 mod errors;
+mod full_disk;
 mod harness;
 mod image;
 mod prune;

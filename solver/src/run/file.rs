@@ -115,6 +115,12 @@ fn ids(root: &RootDir, spec: &str) -> Result<(u32, u32)> {
     })
 }
 
-fn step_error(e: impl std::error::Error) -> SolveError {
-    SolveError::Io(std::io::Error::other(super::error_chain(&e)))
+/// The error as one line, keeping a full disk recognisable.
+fn step_error(e: impl std::error::Error + 'static) -> SolveError {
+    let kind = if kiln_cache::is_no_space(&e) {
+        std::io::ErrorKind::StorageFull
+    } else {
+        std::io::ErrorKind::Other
+    };
+    SolveError::Io(std::io::Error::new(kind, super::error_chain(&e)))
 }

@@ -90,6 +90,7 @@ impl Solver {
         inputs: Inputs,
     ) -> Result<VertexResult> {
         let vertex = &graph[node];
+        let root = self.store.root().path();
         let id = node.index();
         let parent = inputs.parent.as_ref().and_then(|r| r.snapshot.clone());
         let from = inputs.from.as_ref().and_then(|r| r.snapshot.clone());
@@ -101,7 +102,8 @@ impl Solver {
                 let _lock = self.lock_key(&key).await?;
                 return self
                     .unpack_source(id, &vertex.name, manifest_digest.clone(), key)
-                    .await;
+                    .await
+                    .map_err(|e| e.on_full_disk(&vertex.name, Some(vertex.span), root));
             }
             Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => {
                 let (context, store, patterns) = (
@@ -115,7 +117,7 @@ impl Solver {
                     Ok((sources, digest))
                 })
                 .await
-                .map_err(|e| at_step(e, &vertex.name, vertex.span))?;
+                .map_err(|e| at_step(e, &vertex.name, vertex.span, root))?;
                 let key = cache_key(&vertex.op, &inputs.keys(), Some(&digest));
                 if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
                     return Ok(hit);
@@ -166,7 +168,7 @@ impl Solver {
                     file::run(&store, &op, parent.as_deref(), inputs, record, on_conflict)
                 })
                 .await
-                .map_err(|e| at_step(e, &step, span))
+                .map_err(|e| at_step(e, &step, span, root))
             }
             Op::Source { .. } => unreachable!("sources returned above"),
         };
@@ -185,6 +187,7 @@ impl Solver {
                 })
             }
             Err(e) => {
+                let e = e.on_full_disk(&vertex.name, Some(vertex.span), root);
                 self.reporter.event(Event::Failed {
                     vertex: id,
                     duration: start.elapsed(),
