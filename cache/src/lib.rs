@@ -6,6 +6,7 @@
 //! $KILN_ROOT/
 //! ├── CACHEDIR.TAG
 //! ├── lock             shared by every kiln process, exclusive for prune
+//! ├── reserve          space prune frees first, so it works on a full disk
 //! ├── index-v1.db      cache index (SQLite, WAL)
 //! ├── content-v1/      OCI image layout: oci-layout, index.json, blobs/sha256/<hex>
 //! ├── snapshots-v1/    <id>/fs (overlay upper dir), <id>/work; new-* are being created
