@@ -82,3 +82,31 @@ pub fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_disk_build_errors_are_recognised_through_every_wrapper() {
+        let enospc = || std::io::Error::from_raw_os_error(28);
+        // fs-err keeps the kind; `CacheError::Io` is transparent.
+        let io = fs_err::write("/proc/kiln-no-such-dir/f", b"").unwrap_err();
+        assert!(!CacheError::from(io).is_no_space());
+        assert!(CacheError::from(enospc()).is_no_space());
+        let layer = crate::layer::LayerError::WriteStream {
+            path: "big".into(),
+            source: enospc(),
+        };
+        assert!(CacheError::from(layer).is_no_space());
+        let sqlite = CacheError::Index {
+            path: "index-v1.db".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        };
+        assert!(sqlite.is_no_space());
+        assert!(!CacheError::ImageNotFound("x".into()).is_no_space());
+    }
+}
