@@ -46,6 +46,12 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// Whether the error comes from a full filesystem (ENOSPC, or SQLite's "database
+    /// or disk is full").
+    pub fn is_no_space(&self) -> bool {
+        is_no_space(self)
+    }
+
     pub(crate) fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
         Self::Json {
             what: what.into(),
@@ -56,3 +62,51 @@ impl CacheError {
 
 /// Result alias for this crate.
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
+
+/// Whether `e` or one of its sources is a full filesystem: an I/O error of kind
+/// `StorageFull` (ENOSPC) or SQLite's `SQLITE_FULL`.
+pub fn is_no_space(e: &(dyn std::error::Error + 'static)) -> bool {
+    let full = |io: &std::io::Error| io.kind() == std::io::ErrorKind::StorageFull;
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let found = e.downcast_ref::<std::io::Error>().is_some_and(full)
+            || e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+            })
+            // `Io` is transparent: its source is the io::Error's source, not the error.
+            || matches!(e.downcast_ref::<CacheError>(), Some(CacheError::Io(io)) if full(io));
+        if found {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_disk_build_errors_are_recognised_through_every_wrapper() {
+        let enospc = || std::io::Error::from_raw_os_error(28);
+        // fs-err keeps the kind; `CacheError::Io` is transparent.
+        let io = fs_err::write("/proc/kiln-no-such-dir/f", b"").unwrap_err();
+        assert!(!CacheError::from(io).is_no_space());
+        assert!(CacheError::from(enospc()).is_no_space());
+        let layer = crate::layer::LayerError::WriteStream {
+            path: "big".into(),
+            source: enospc(),
+        };
+        assert!(CacheError::from(layer).is_no_space());
+        let sqlite = CacheError::Index {
+            path: "index-v1.db".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        };
+        assert!(sqlite.is_no_space());
+        assert!(!CacheError::ImageNotFound("x".into()).is_no_space());
+    }
+}

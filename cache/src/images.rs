@@ -125,7 +125,7 @@ impl Store {
                 return Err(self.abort_after(active, mismatch));
             }
             let id = active.id().to_string();
-            self.commit(active, None)?;
+            self.commit(active)?;
             self.index().insert_layer(
                 &id,
                 &LayerRow {

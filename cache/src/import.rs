@@ -52,7 +52,7 @@ impl Store {
         let (_, _, gz) = tee.copy.finish();
         let (digest, size) = gz.finish()?.commit()?;
         let snapshot = active.id().to_string();
-        self.commit(active, None)?;
+        self.commit(active)?;
         self.index().insert_layer(
             &snapshot,
             &LayerRow {

@@ -78,6 +78,17 @@ pub struct CacheRecord {
     pub last_used: i64,
 }
 
+/// What committing a step does when another process committed the same cache key
+/// first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// The first record wins: the new snapshot is dropped and the step uses the
+    /// winner's, so every image and child step shares one snapshot per key.
+    KeepFirst,
+    /// The new record replaces the old one (`--no-cache`: the step ran on purpose).
+    Replace,
+}
+
 /// A cache record joined with its snapshot's size, for listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheRecordInfo {
@@ -194,6 +205,14 @@ impl Index {
         Ok(out)
     }
 
+    /// Copies the write-ahead log into the database and truncates it, giving its disk
+    /// space back (prune, which holds the state root alone, calls it at the end).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
     // --- snapshots ---
 
     /// Records a new active snapshot.
@@ -204,28 +223,56 @@ impl Index {
         )
     }
 
-    /// Marks a snapshot committed and, in the same transaction, records the cache
-    /// record that produced it (when there is one).
-    pub fn commit_snapshot(
+    /// Marks a snapshot committed (one that no cache record names: an image layer).
+    pub fn commit_snapshot(&self, id: &str, size: u64, empty: bool) -> Result<()> {
+        self.transaction(|tx| mark_committed(tx, id, size, empty))
+    }
+
+    /// Commits the snapshot `record.snapshot` together with the cache record of the
+    /// step that produced it, in one transaction, and returns the snapshot the key's
+    /// record names afterwards. When another process committed the key first and
+    /// `on_conflict` keeps the first record, that is the winner's snapshot: the new
+    /// snapshot's row is deleted instead (the caller removes its dir).
+    pub fn commit_step(
         &self,
-        id: &str,
+        record: &CacheRecord,
         size: u64,
         empty: bool,
-        record: Option<&CacheRecord>,
-    ) -> Result<()> {
+        on_conflict: OnConflict,
+    ) -> Result<String> {
         self.transaction(|tx| {
-            tx.execute(
-                "UPDATE snapshots SET state = 'committed', size = ?2, empty = ?3 WHERE id = ?1",
-                params![id, size as i64, empty],
-            )?;
-            if let Some(r) = record {
+            // The transaction is IMMEDIATE: it holds the write lock from its start, so
+            // no other process can commit the key between this read and the writes.
+            let winner: Option<String> = tx
+                .query_row(
+                    "SELECT r.snapshot FROM cache_records r JOIN snapshots s ON s.id = r.snapshot
+                     WHERE r.key = ?1 AND s.state = 'committed'",
+                    params![record.key],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(winner) = winner
+                && on_conflict == OnConflict::KeepFirst
+            {
                 tx.execute(
-                    "INSERT OR REPLACE INTO cache_records (key, snapshot, description, created, last_used)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![r.key, r.snapshot, r.description, r.created, r.last_used],
+                    "DELETE FROM snapshots WHERE id = ?1",
+                    params![record.snapshot],
                 )?;
+                return Ok(winner);
             }
-            Ok(())
+            mark_committed(tx, &record.snapshot, size, empty)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO cache_records (key, snapshot, description, created, last_used)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    record.key,
+                    record.snapshot,
+                    record.description,
+                    record.created,
+                    record.last_used
+                ],
+            )?;
+            Ok(record.snapshot.clone())
         })
     }
 
@@ -500,6 +547,14 @@ impl Index {
     }
 }
 
+fn mark_committed(tx: &Connection, id: &str, size: u64, empty: bool) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE snapshots SET state = 'committed', size = ?2, empty = ?3 WHERE id = ?1",
+        params![id, size as i64, empty],
+    )
+    .map(drop)
+}
+
 fn snapshot_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotRow> {
     Ok(SnapshotRow {
         id: row.get(0)?,
@@ -573,9 +628,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(index.lookup_record("k").unwrap(), None);
-        index
-            .commit_snapshot("s1", 10, false, Some(&record("k", "s1")))
+        let winner = index
+            .commit_step(&record("k", "s1"), 10, false, OnConflict::KeepFirst)
             .unwrap();
+        assert_eq!(winner, "s1", "a record of an active snapshot is no winner");
         let (found, empty) = index.lookup_record("k").unwrap().unwrap();
         assert_eq!(found.snapshot, "s1");
         assert!(!empty);

@@ -6,11 +6,13 @@
 //! $KILN_ROOT/
 //! ├── CACHEDIR.TAG
 //! ├── lock             shared by every kiln process, exclusive for prune
+//! ├── reserve          space prune frees first, so it works on a full disk
 //! ├── index-v1.db      cache index (SQLite, WAL)
 //! ├── content-v1/      OCI image layout: oci-layout, index.json, blobs/sha256/<hex>
 //! ├── snapshots-v1/    <id>/fs (overlay upper dir), <id>/work; new-* are being created
 //! ├── containers-v1/   writable layers of `kiln run` containers
-//! └── tmp-v1/          temp files, renamed into place when complete
+//! ├── tmp-v1/          temp files, renamed into place when complete
+//! └── locks-v1/        one lock file per cache key being built
 //! ```
 
 mod content;
@@ -21,6 +23,7 @@ pub mod gc;
 mod images;
 mod import;
 pub mod index;
+mod keylock;
 pub mod layer;
 pub mod oci;
 mod reference;
@@ -32,8 +35,9 @@ mod usage;
 
 pub use content::{BlobWriter, ContentStore};
 pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
-pub use error::{CacheError, Result};
+pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
+pub use keylock::KeyLock;
 pub use reference::normalize_reference;
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};

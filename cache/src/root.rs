@@ -11,6 +11,11 @@ pub const ENV_ROOT: &str = "KILN_ROOT";
 /// Environment variable: seconds `prune` waits for the exclusive lock (default 60).
 pub const ENV_LOCK_TIMEOUT: &str = "KILN_LOCK_TIMEOUT";
 
+/// Bytes kept in the state root's `reserve` file. Prune deletes it before anything
+/// else, so SQLite has room for its write-ahead log even on a completely full disk,
+/// and puts it back at the end.
+const RESERVE_BYTES: u64 = 8 << 20;
+
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by kiln.\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";
@@ -61,6 +66,7 @@ impl StateRoot {
             "snapshots-v1",
             "containers-v1",
             "tmp-v1",
+            "locks-v1",
         ] {
             fs::create_dir_all(path.join(dir))?;
         }
@@ -70,10 +76,48 @@ impl StateRoot {
             .write(true)
             .open(path.join("lock"))?;
         take_lock(&lock, path, mode)?;
-        Ok(Self {
+        let root = Self {
             path: path.to_path_buf(),
             _lock: lock,
-        })
+        };
+        if mode == LockMode::Shared {
+            root.ensure_reserve();
+        }
+        Ok(root)
+    }
+
+    /// Creates the reserve file if it is missing. Best effort: when the disk has no
+    /// room for it (or the filesystem cannot `fallocate`) there is none, and prune
+    /// works with what deleting unreferenced files frees first.
+    pub fn ensure_reserve(&self) {
+        let path = self.reserve_path();
+        if path.exists() {
+            return;
+        }
+        let Ok(file) = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        else {
+            return;
+        };
+        if rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, RESERVE_BYTES)
+            .is_err()
+        {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
+    /// Deletes the reserve file, freeing its space (prune, before it writes).
+    pub fn release_reserve(&self) -> Result<()> {
+        match fs::remove_file(self.reserve_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn reserve_path(&self) -> PathBuf {
+        self.path.join("reserve")
     }
 
     /// The root folder.
@@ -99,6 +143,11 @@ impl StateRoot {
     /// The folder for temp files (same filesystem as everything else).
     pub fn tmp_dir(&self) -> PathBuf {
         self.path.join("tmp-v1")
+    }
+
+    /// The folder of per-key build locks.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.path.join("locks-v1")
     }
 
     /// The cache index database.
@@ -168,6 +217,19 @@ mod tests {
         assert!(root.snapshots_dir().is_dir());
         let tag = std::fs::read_to_string(dir.path().join("CACHEDIR.TAG")).unwrap();
         assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    }
+
+    #[test]
+    fn full_disk_prune_works_with_the_reserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = StateRoot::open(dir.path(), LockMode::Shared).unwrap();
+        let reserve = dir.path().join("reserve");
+        assert_eq!(std::fs::metadata(&reserve).unwrap().len(), RESERVE_BYTES);
+        root.release_reserve().unwrap();
+        assert!(!reserve.exists());
+        root.release_reserve().unwrap();
+        root.ensure_reserve();
+        assert!(reserve.exists());
     }
 
     #[test]

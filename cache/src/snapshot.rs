@@ -10,13 +10,13 @@
 //!     └── mnt/         where the root filesystem is mounted, only while active
 //! ```
 //! Lifecycle: [`Store::prepare`] gives an *active* snapshot on a parent;
-//! [`Store::commit`] makes it *committed* and immutable (metadata only, in the same
-//! transaction as the step's cache record); [`Store::abort`] removes it. Only committed
-//! snapshots are ever used as parents or cache hits, so a crash mid-step leaves only
+//! [`Store::commit_step`] makes it *committed* and immutable (metadata only, in the
+//! same transaction as the step's cache record; the first record of a key wins);
+//! [`Store::abort`] removes it. Only committed snapshots are ever used as parents or cache hits, so a crash mid-step leaves only
 //! garbage that prune reclaims, never a half-written snapshot that gets reused.
 
 use crate::error::{CacheError, Result};
-use crate::index::{CacheRecord, SnapshotRow};
+use crate::index::{CacheRecord, OnConflict, SnapshotRow};
 use crate::store::Store;
 use fs_err as fs;
 use std::path::{Path, PathBuf};
@@ -92,26 +92,33 @@ impl Store {
         })
     }
 
+    /// Commits an active snapshot that no cache record names (an image layer);
+    /// returns its row.
+    pub fn commit(&self, active: ActiveSnapshot) -> Result<SnapshotRow> {
+        let (size, empty) = finish(&active)?;
+        self.index().commit_snapshot(&active.id, size, empty)?;
+        self.committed_snapshot(&active.id)
+    }
+
     /// Commits an active snapshot together with the cache record of the step that
-    /// produced it; returns its row.
-    pub fn commit(
+    /// produced it (`record.snapshot` is the active snapshot's id); returns the row of
+    /// the snapshot the key's record names: this one, or, when another process
+    /// committed the key first and `on_conflict` keeps it, the winner's (this one is
+    /// then removed).
+    pub fn commit_step(
         &self,
         active: ActiveSnapshot,
-        record: Option<&CacheRecord>,
+        record: &CacheRecord,
+        on_conflict: OnConflict,
     ) -> Result<SnapshotRow> {
-        for scratch in [
-            active.dir.join("work"),
-            active.mount_dir(),
-            active.dir.join("src"),
-        ] {
-            if scratch.exists() {
-                fs::remove_dir_all(&scratch)?;
-            }
+        let (size, empty) = finish(&active)?;
+        let winner = self.index().commit_step(record, size, empty, on_conflict)?;
+        if winner != active.id {
+            // The row is gone already; a dir left behind has no row, so prune
+            // reclaims it and nothing can ever use it.
+            let _ = fs::remove_dir_all(&active.dir);
         }
-        let (size, entries) = dir_usage(&active.fs_dir())?;
-        self.index()
-            .commit_snapshot(&active.id, size, entries == 0, record)?;
-        self.committed_snapshot(&active.id)
+        self.committed_snapshot(&winner)
     }
 
     /// Removes an active snapshot whose step failed.
@@ -256,6 +263,22 @@ impl Store {
     }
 }
 
+/// Removes an active snapshot's scratch folders; returns the bytes of its upper dir
+/// and whether the upper dir is empty.
+fn finish(active: &ActiveSnapshot) -> Result<(u64, bool)> {
+    for scratch in [
+        active.dir.join("work"),
+        active.mount_dir(),
+        active.dir.join("src"),
+    ] {
+        if scratch.exists() {
+            fs::remove_dir_all(&scratch)?;
+        }
+    }
+    let (size, entries) = dir_usage(&active.fs_dir())?;
+    Ok((size, entries == 0))
+}
+
 /// Whether overlayfs marked the directory opaque (it hides everything below in lowers).
 fn is_opaque(dir: &Path) -> bool {
     let mut value = [0u8; 1];
@@ -285,6 +308,7 @@ fn dir_usage(dir: &Path) -> Result<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
+    use crate::index::{CacheRecord, OnConflict};
     use crate::root::LockMode;
     use crate::store::Store;
 
@@ -295,12 +319,12 @@ mod tests {
         let a = store.prepare(None).unwrap();
         std::fs::write(a.fs_dir().join("f"), b"x").unwrap();
         let a_id = a.id().to_string();
-        let row = store.commit(a, None).unwrap();
+        let row = store.commit(a).unwrap();
         assert!(row.committed && !row.empty && row.size == 1);
 
         let b = store.prepare(Some(&a_id)).unwrap();
         let b_id = b.id().to_string();
-        store.commit(b, None).unwrap();
+        store.commit(b).unwrap();
         let c = store.prepare(Some(&b_id)).unwrap();
         let mount = store.active_mount(&c).unwrap();
         // The empty snapshot b adds no lower dir.
@@ -319,5 +343,47 @@ mod tests {
         store.abort(a).unwrap();
         assert!(store.prepare(Some(&id)).is_err());
         assert!(!store.root().snapshots_dir().join(&id).exists());
+    }
+
+    /// Two processes built the same step at once: the second commit adopts the first
+    /// record's snapshot and its own is gone, row and dir.
+    #[test]
+    fn concurrent_builds_first_record_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), LockMode::Shared).unwrap();
+        let commit = |on_conflict| {
+            let active = store.prepare(None).unwrap();
+            std::fs::write(active.fs_dir().join("f"), active.id()).unwrap();
+            let record = CacheRecord {
+                key: "sha256:k".into(),
+                snapshot: active.id().to_string(),
+                description: "RUN make".into(),
+                created: 1,
+                last_used: 1,
+            };
+            let id = active.id().to_string();
+            (id, store.commit_step(active, &record, on_conflict).unwrap())
+        };
+        let (first, first_row) = commit(OnConflict::KeepFirst);
+        assert_eq!(first_row.id, first);
+        let (second, second_row) = commit(OnConflict::KeepFirst);
+        assert_eq!(
+            second_row, first_row,
+            "the loser adopts the winner's snapshot"
+        );
+        assert_eq!(store.index().snapshot(&second).unwrap(), None);
+        assert!(!store.root().snapshots_dir().join(&second).exists());
+        let (record, _) = store.index().lookup_record("sha256:k").unwrap().unwrap();
+        assert_eq!(record.snapshot, first);
+
+        // `--no-cache` ran the step on purpose: its record replaces the first.
+        let (third, third_row) = commit(OnConflict::Replace);
+        assert_eq!(third_row.id, third);
+        let (record, _) = store.index().lookup_record("sha256:k").unwrap().unwrap();
+        assert_eq!(record.snapshot, third);
+        assert!(
+            store.committed_snapshot(&first).is_ok(),
+            "images may use it"
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Store {
 impl Store {
     /// Opens (creating) the state root at `path`, holding its lock in `mode`.
     pub fn open(path: &Path, mode: LockMode) -> Result<Self> {
-        let root = StateRoot::open(path, mode)?;
+        Self::from_root(StateRoot::open(path, mode)?)
+    }
+
+    /// Opens the content store and the cache index of an opened state root.
+    pub fn from_root(root: StateRoot) -> Result<Self> {
         let content = ContentStore::open(&root.content_dir(), &root.tmp_dir())?;
         let index = Index::open(&root.index_path())?;
         Ok(Self {

@@ -58,13 +58,14 @@ pub fn render_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Whether a store error is the user's to fix (a name, a missing image, a lock).
+/// Whether a store error is the user's to fix (a name, a missing image, a lock, a
+/// full disk).
 fn is_user_cache_error(e: &kiln_cache::CacheError) -> bool {
     use kiln_cache::CacheError as E;
     matches!(
         e,
         E::ImageNotFound(_) | E::InvalidReference { .. } | E::Locked { .. }
-    )
+    ) || e.is_no_space()
 }
 
 impl From<kiln_cache::CacheError> for CliError {

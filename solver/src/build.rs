@@ -13,6 +13,9 @@ use kiln_parser::Dockerfile;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The step that writes the image, as BuildKit names it.
+const EXPORT_STEP: &str = "exporting to image";
+
 /// Everything a build needs besides the store and the sandbox.
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
@@ -93,11 +96,13 @@ pub async fn build(
         .and_then(|t| results.get(&t))
         .and_then(|r| r.snapshot.clone());
     let (tags, epoch) = (request.tags.clone(), request.source_date_epoch);
+    let root = store.root().path().to_path_buf();
     let image = tokio::task::spawn_blocking(move || {
         store.write_image(config, top.as_deref(), &tags, created, epoch)
     })
     .await
-    .map_err(|e| crate::SolveError::Io(std::io::Error::other(e)))??;
+    .map_err(|e| crate::SolveError::Io(std::io::Error::other(e)))?
+    .map_err(|e| crate::SolveError::from(e).on_full_disk(EXPORT_STEP, None, &root))?;
     Ok(BuildOutcome {
         image,
         unused_build_args: plan.unused_build_args,

@@ -1,6 +1,7 @@
 //! Errors of lowering and solving.
 
 use kiln_parser::Span;
+use std::path::{Path, PathBuf};
 
 /// An error while lowering a Dockerfile or running its build graph.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,15 @@ pub enum SolveError {
         message: String,
         span: Span,
     },
+    /// The filesystem of the state root is full.
+    #[error("{step}: no space left on device in the state root `{}`", root.display())]
+    NoSpace {
+        step: String,
+        root: PathBuf,
+        span: Option<Span>,
+        #[source]
+        source: Box<SolveError>,
+    },
     /// The build context could not be read.
     #[error("build context `{path}`: {message}")]
     Context { path: String, message: String },
@@ -43,7 +53,27 @@ impl SolveError {
             Self::Dockerfile { span, .. }
             | Self::RunFailed { span, .. }
             | Self::Step { span, .. } => Some(*span),
+            Self::NoSpace { span, .. } => *span,
             _ => None,
+        }
+    }
+
+    /// The error, or when a full state root caused it, [`SolveError::NoSpace`] naming
+    /// `step` and `root`.
+    pub(crate) fn on_full_disk(self, step: &str, span: Option<Span>, root: &Path) -> Self {
+        let full = match &self {
+            Self::Cache(e) => e.is_no_space(),
+            Self::Io(e) => kiln_cache::is_no_space(e),
+            _ => false,
+        };
+        if !full {
+            return self;
+        }
+        Self::NoSpace {
+            step: step.to_string(),
+            root: root.to_path_buf(),
+            span,
+            source: Box::new(self),
         }
     }
 }

@@ -3,16 +3,20 @@
 //! Prune holds the state root exclusively, so nothing it finds half-done can still be
 //! in progress. In order:
 //!
+//! 0. Delete the state root's reserve file: on a completely full disk this is the
+//!    room SQLite needs for the deletions below (it is put back at the end).
 //! 1. Decide ([`plan`]): the cache records to remove (dangling ones by default, all
 //!    with `--all`, only those last used before `--filter until=…`, least recently
 //!    used first until `--keep-storage` is met), then every snapshot that no remaining
 //!    record and no tagged image reaches through parents, plus the leftovers of killed
 //!    builds (active snapshots, rows whose dir is gone and everything above them).
-//! 2. Delete their rows in one transaction: records, snapshots, layers, chain ids.
-//! 3. Delete the dirs: those of the deleted rows, and every dir of `snapshots-v1/`
-//!    with no row (`new-*`, or a row deleted by a prune that was killed at step 3).
-//! 4. Delete `tmp-v1/*`, interrupted atomic writes and other formats' folders.
+//! 2. Delete what no row names: `tmp-v1/*`, stale key locks (`locks-v1/*`),
+//!    interrupted atomic writes and other formats' folders (more room on a full disk).
+//! 3. Delete the rows in one transaction: records, snapshots, layers, chain ids.
+//! 4. Delete the dirs: those of the deleted rows, and every dir of `snapshots-v1/`
+//!    with no row (`new-*`, or a row deleted by a prune that was killed at step 4).
 //! 5. Delete the blobs no tagged image reaches (manifest, config, layers).
+//! 6. Truncate SQLite's write-ahead log, then put the reserve back if it fits.
 //!
 //! Rows go before dirs: a crash in between leaves dirs without rows, which the next
 //! prune reclaims; a row never points at a missing dir.
@@ -25,7 +29,7 @@ pub use filter::Until;
 pub(crate) use plan::{Inventory, plan};
 
 use crate::error::Result;
-use crate::root::LockMode;
+use crate::root::{LockMode, StateRoot};
 use crate::store::Store;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -71,7 +75,10 @@ pub struct PruneReport {
 /// Prunes the state root at `root`, taking its lock exclusively for the duration (it
 /// waits for other kiln processes, up to `KILN_LOCK_TIMEOUT`).
 pub fn prune(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
-    let store = Store::open(root, LockMode::Exclusive)?;
+    // 0. Room to write, even on a full disk: the reserve goes before the index opens.
+    let root = StateRoot::open(root, LockMode::Exclusive)?;
+    root.release_reserve()?;
+    let store = Store::from_root(root)?;
     let snapshots_dir = store.root().snapshots_dir();
     let dirs: HashSet<String> = sweep::entry_names(&snapshots_dir)?
         .into_iter()
@@ -84,14 +91,19 @@ pub fn prune(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
     let plan = plan(&inventory, &usable, options, crate::root::unix_now());
     let mut report = PruneReport::default();
 
-    // 2. Rows, in one transaction.
+    // 2. What no row names: temp files, stale key locks, other formats' folders.
+    let (leftovers, bytes) = sweep::remove_leftovers(store.root())?;
+    report.leftovers.extend(leftovers);
+    report.reclaimed += bytes;
+
+    // 3. Rows, in one transaction.
     let mut keys: Vec<String> = plan.records.iter().map(|r| r.key.clone()).collect();
     keys.extend(plan.stale_records.iter().cloned());
     store
         .index()
         .remove_records_and_snapshots(&keys, &plan.snapshots)?;
 
-    // 3. Snapshot dirs without a row now.
+    // 4. Snapshot dirs without a row now.
     let deleted: HashSet<&str> = plan.snapshots.iter().map(String::as_str).collect();
     let mut dirs: Vec<&String> = dirs.iter().collect();
     dirs.sort();
@@ -108,17 +120,14 @@ pub fn prune(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
         }
     }
 
-    // 4. Temp files and other formats' folders.
-    let (leftovers, bytes) = sweep::remove_leftovers(
-        store.root().path(),
-        &store.root().tmp_dir(),
-        &store.root().content_dir(),
-    )?;
-    report.leftovers.extend(leftovers);
-    report.reclaimed += bytes;
-
     // 5. Blobs no image reaches.
     report.reclaimed += store.content().remove_blobs_except(&inventory.blobs)?;
+
+    // 6. Give the log's space back, then take the reserve again. Both are best effort:
+    // the pruning is done, and without a reserve the next prune still deletes what no
+    // row names before it writes.
+    let _ = store.index().checkpoint();
+    store.root().ensure_reserve();
 
     report.records = plan
         .records

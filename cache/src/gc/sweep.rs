@@ -4,20 +4,22 @@
 //! ```text
 //! $KILN_ROOT/
 //! ├── CACHEDIR.TAG  lock  index-v1.db*        kept
+//! ├── reserve                                 deleted first, put back last (gc/mod.rs)
 //! ├── .tmp-*                                  removed (an interrupted atomic write)
 //! ├── content-v1/   .tmp-* removed; blobs/sha256/ unreachable blobs removed
 //! ├── snapshots-v1/ .empty kept; new-* and <id>/ without a usable row removed
 //! ├── containers-v1/                          kept
-//! ├── tmp-v1/*                                removed
+//! ├── tmp-v1/*  locks-v1/*                    removed
 //! └── snapshots-v0/, content-v2/, …           removed (another format's folders)
 //! ```
 
 use crate::error::Result;
+use crate::root::StateRoot;
 use fs_err as fs;
 use std::path::{Path, PathBuf};
 
 /// Entries of the state root that this kiln uses.
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "CACHEDIR.TAG",
     "lock",
     "index-v1.db",
@@ -28,6 +30,7 @@ const KNOWN: [&str; 10] = [
     "snapshots-v1",
     "containers-v1",
     "tmp-v1",
+    "locks-v1",
 ];
 
 /// The snapshot store's always-empty lower dir, never a snapshot.
@@ -95,22 +98,22 @@ fn is_versioned_name(name: &str) -> bool {
     })
 }
 
-/// Removes the leftovers outside the snapshot store: everything in `tmp-v1/`,
-/// interrupted atomic writes (`.tmp-*`) at the root and in the content store, and
-/// the folders of other formats at the root. Returns the removed paths and bytes.
-pub(crate) fn remove_leftovers(
-    root: &Path,
-    tmp: &Path,
-    content: &Path,
-) -> Result<(Vec<PathBuf>, u64)> {
+/// Removes the leftovers outside the snapshot store: everything in `tmp-v1/` and in
+/// `locks-v1/` (prune holds the root exclusively, so no process holds a key lock),
+/// interrupted atomic writes (`.tmp-*`) at the root and in the content store, and the
+/// folders of other formats at the root. Returns the removed paths and bytes.
+pub(crate) fn remove_leftovers(state: &StateRoot) -> Result<(Vec<PathBuf>, u64)> {
+    let (root, content) = (state.path(), state.content_dir());
     let mut removed = Vec::new();
     let mut bytes = 0;
-    for name in entry_names(tmp)? {
-        let path = tmp.join(name);
-        bytes += remove_tree(&path)?;
-        removed.push(path);
+    for dir in [state.tmp_dir(), state.locks_dir()] {
+        for name in entry_names(&dir)? {
+            let path = dir.join(name);
+            bytes += remove_tree(&path)?;
+            removed.push(path);
+        }
     }
-    for dir in [root, content] {
+    for dir in [root, content.as_path()] {
         for name in entry_names(dir)? {
             if name.starts_with(".tmp-") {
                 let path = dir.join(name);

@@ -1,7 +1,7 @@
 //! Prune and du on real state roots in temp dirs.
 
 use super::*;
-use crate::index::CacheRecord;
+use crate::index::{CacheRecord, OnConflict};
 use crate::oci::ImageConfig;
 
 struct Fixture {
@@ -62,7 +62,9 @@ fn step(store: &Store, parent: Option<&str>, key: &str, bytes: usize, used: i64)
         created: used,
         last_used: used,
     };
-    store.commit(active, Some(&record)).unwrap();
+    store
+        .commit_step(active, &record, OnConflict::KeepFirst)
+        .unwrap();
     id
 }
 

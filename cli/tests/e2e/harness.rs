@@ -87,7 +87,12 @@ pub struct Kiln {
 impl Kiln {
     /// A fresh state root with `busybox:local`.
     pub fn new() -> Self {
-        let kiln = Self::empty();
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A fresh state root with `busybox:local`, in a temp folder below `dir`.
+    pub fn new_in(dir: &Path) -> Self {
+        let kiln = Self::empty_in(dir);
         kiln.cmd(&[
             "import",
             &busybox_tar().display().to_string(),
@@ -99,8 +104,13 @@ impl Kiln {
 
     /// A fresh, empty state root.
     pub fn empty() -> Self {
+        Self::empty_in(&std::env::temp_dir())
+    }
+
+    /// A fresh, empty state root in a temp folder below `dir`.
+    fn empty_in(dir: &Path) -> Self {
         Self {
-            root: tempfile::tempdir().expect("temp root"),
+            root: tempfile::tempdir_in(dir).expect("temp root"),
             work: tempfile::tempdir().expect("temp work dir"),
         }
     }
@@ -204,5 +214,56 @@ impl Kiln {
     /// The content store folder (an OCI image layout).
     pub fn content_dir(&self) -> PathBuf {
         self.root.path().join("content-v1")
+    }
+}
+
+/// A tmpfs of a given size on a temp folder, unmounted on drop, so even a failing
+/// test leaves no mount behind. (tmpfs keeps no blocks back for root, so it really
+/// fills up.)
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it, e.g. `48m`).
+    pub fn new(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "kiln-e2e"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mount tmpfs on {}", dir.path().display());
+        Self { dir }
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Bytes free on the tmpfs.
+    pub fn free(&self) -> u64 {
+        let stat = rustix::fs::statvfs(self.path()).expect("statvfs");
+        stat.f_bavail * stat.f_frsize
+    }
+
+    /// Fills the tmpfs to its last byte with a file outside any state root.
+    pub fn fill(&self) {
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(filler).expect("create filler");
+        let chunk = vec![0u8; 1 << 16];
+        // Big writes first, then single bytes for the last partial page.
+        for size in [chunk.len(), 1] {
+            while std::io::Write::write_all(&mut file, &chunk[..size]).is_ok() {}
+        }
+        assert_eq!(self.free(), 0, "the tmpfs is full");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazily: a kiln process still inside would otherwise keep it mounted.
+        let _ = Command::new("umount").arg("-l").arg(self.path()).status();
     }
 }

@@ -5,7 +5,9 @@
 mod build;
 mod cache;
 mod check;
+mod concurrent;
 mod errors;
+mod full_disk;
 mod harness;
 mod holes;
 mod image;

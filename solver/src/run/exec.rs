@@ -89,6 +89,7 @@ pub(super) async fn run(
         tail
     });
     let status = solver.sandbox.run(&spec, Output::Pipe(tx)).await;
+    let on_conflict = solver.on_conflict();
     let tail = forward.await.unwrap_or_default();
     let store = solver.store.clone();
     match status {
@@ -98,7 +99,7 @@ pub(super) async fn run(
                 if let Err(e) = store.discard_copy_up(&active, "etc") {
                     return Err(store.abort_after(active, e.into()));
                 }
-                Ok(store.commit(active, Some(&record))?)
+                Ok(store.commit_step(active, &record, on_conflict)?)
             })
             .await
         }

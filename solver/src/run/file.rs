@@ -6,7 +6,7 @@ use super::stage_source;
 use crate::context::{BuildContext, Source};
 use crate::error::{Result, SolveError};
 use crate::op::{CopySource, FileOp};
-use kiln_cache::index::{CacheRecord, SnapshotRow};
+use kiln_cache::index::{CacheRecord, OnConflict, SnapshotRow};
 use kiln_cache::rootfs::{CopyOptions, RootDir};
 use kiln_cache::{ActiveSnapshot, Store};
 
@@ -25,6 +25,7 @@ pub(super) fn run(
     parent: Option<&str>,
     inputs: FileInputs<'_>,
     mut record: CacheRecord,
+    on_conflict: OnConflict,
 ) -> Result<SnapshotRow> {
     let active = store.prepare(parent)?;
     let applied = store
@@ -39,7 +40,7 @@ pub(super) fn run(
         return Err(store.abort_after(active, e));
     }
     record.snapshot = active.id().to_string();
-    Ok(store.commit(active, Some(&record))?)
+    Ok(store.commit_step(active, &record, on_conflict)?)
 }
 
 fn apply(
@@ -114,6 +115,12 @@ fn ids(root: &RootDir, spec: &str) -> Result<(u32, u32)> {
     })
 }
 
-fn step_error(e: impl std::error::Error) -> SolveError {
-    SolveError::Io(std::io::Error::other(super::error_chain(&e)))
+/// The error as one line, keeping a full disk recognisable.
+fn step_error(e: impl std::error::Error + 'static) -> SolveError {
+    let kind = if kiln_cache::is_no_space(&e) {
+        std::io::ErrorKind::StorageFull
+    } else {
+        std::io::ErrorKind::Other
+    };
+    SolveError::Io(std::io::Error::new(kind, super::error_chain(&e)))
 }

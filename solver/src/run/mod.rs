@@ -16,10 +16,12 @@ use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Input, Node};
 use crate::progress::Reporter;
 use kiln_cache::Store;
+use kiln_cache::index::OnConflict;
 use kiln_executor::Sandbox;
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -52,6 +54,16 @@ pub struct Solver {
 }
 
 impl Solver {
+    /// What a commit does when another process committed the same key first: the
+    /// first record wins, unless `--no-cache` asked for the step to run again.
+    fn on_conflict(&self) -> OnConflict {
+        if self.no_cache {
+            OnConflict::Replace
+        } else {
+            OnConflict::KeepFirst
+        }
+    }
+
     /// Runs every vertex `target` depends on (and no other); returns their results.
     pub async fn solve(
         &self,
@@ -198,14 +210,17 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| SolveError::Io(std::io::Error::other(e)))?
 }
 
-/// Attaches the step to errors that do not name one yet.
-fn at_step(e: SolveError, step: &str, span: kiln_parser::Span) -> SolveError {
-    match e {
-        SolveError::Context { .. } | SolveError::Cache(_) | SolveError::Io(_) => SolveError::Step {
-            step: step.to_string(),
-            message: error_chain(&e),
-            span,
-        },
+/// Attaches the step to errors that do not name one yet; a full disk becomes
+/// [`SolveError::NoSpace`].
+fn at_step(e: SolveError, step: &str, span: kiln_parser::Span, root: &Path) -> SolveError {
+    match e.on_full_disk(step, Some(span), root) {
+        e @ (SolveError::Context { .. } | SolveError::Cache(_) | SolveError::Io(_)) => {
+            SolveError::Step {
+                step: step.to_string(),
+                message: error_chain(&e),
+                span,
+            }
+        }
         other => other,
     }
 }

@@ -5,10 +5,11 @@ use crate::error::Result;
 use crate::key::cache_key;
 use crate::op::{BuildGraph, CopySource, FileOp, Node, Op};
 use crate::progress::Event;
+use kiln_cache::KeyLock;
 use kiln_cache::index::CacheRecord;
 use kiln_cache::oci::chain_ids;
 use kiln_cache::root::unix_now;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl Solver {
     /// The vertex's result if it needs no work: a cache hit, or a base image whose
@@ -89,6 +90,7 @@ impl Solver {
         inputs: Inputs,
     ) -> Result<VertexResult> {
         let vertex = &graph[node];
+        let root = self.store.root().path();
         let id = node.index();
         let parent = inputs.parent.as_ref().and_then(|r| r.snapshot.clone());
         let from = inputs.from.as_ref().and_then(|r| r.snapshot.clone());
@@ -96,9 +98,12 @@ impl Solver {
         let (key, sources) = match &vertex.op {
             Op::Source { manifest_digest } => {
                 let key = cache_key(&vertex.op, &[], None);
+                // One process unpacks a base image; the others find its snapshots.
+                let _lock = self.lock_key(&key).await?;
                 return self
                     .unpack_source(id, &vertex.name, manifest_digest.clone(), key)
-                    .await;
+                    .await
+                    .map_err(|e| e.on_full_disk(&vertex.name, Some(vertex.span), root));
             }
             Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => {
                 let (context, store, patterns) = (
@@ -112,7 +117,7 @@ impl Solver {
                     Ok((sources, digest))
                 })
                 .await
-                .map_err(|e| at_step(e, &vertex.name, vertex.span))?;
+                .map_err(|e| at_step(e, &vertex.name, vertex.span, root))?;
                 let key = cache_key(&vertex.op, &inputs.keys(), Some(&digest));
                 if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
                     return Ok(hit);
@@ -120,6 +125,17 @@ impl Solver {
                 (key, Some(sources))
             }
             op => (cache_key(op, &inputs.keys(), None), None),
+        };
+        // Another kiln process may be building this key: wait for it, then take its
+        // record rather than run the step again. `--no-cache` runs it regardless.
+        let _lock = if self.no_cache {
+            None
+        } else {
+            let lock = self.lock_key(&key).await?;
+            if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
+                return Ok(hit);
+            }
+            Some(lock)
         };
         self.reporter.event(Event::Started {
             vertex: id,
@@ -135,12 +151,13 @@ impl Solver {
         let outcome = match &vertex.op {
             Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
             Op::File(op) => {
-                let (store, context, op, step, span) = (
+                let (store, context, op, step, span, on_conflict) = (
                     self.store.clone(),
                     self.context.clone(),
                     op.clone(),
                     vertex.name.clone(),
                     vertex.span,
+                    self.on_conflict(),
                 );
                 blocking(move || {
                     let inputs = file::FileInputs {
@@ -148,10 +165,10 @@ impl Solver {
                         sources: sources.as_deref(),
                         from: from.as_deref(),
                     };
-                    file::run(&store, &op, parent.as_deref(), inputs, record)
+                    file::run(&store, &op, parent.as_deref(), inputs, record, on_conflict)
                 })
                 .await
-                .map_err(|e| at_step(e, &step, span))
+                .map_err(|e| at_step(e, &step, span, root))
             }
             Op::Source { .. } => unreachable!("sources returned above"),
         };
@@ -170,6 +187,7 @@ impl Solver {
                 })
             }
             Err(e) => {
+                let e = e.on_full_disk(&vertex.name, Some(vertex.span), root);
                 self.reporter.event(Event::Failed {
                     vertex: id,
                     duration: start.elapsed(),
@@ -177,6 +195,22 @@ impl Solver {
                 });
                 Err(e)
             }
+        }
+    }
+
+    /// Waits until no other kiln process holds the lock on `key`, then holds it until
+    /// the returned value is dropped. Polls, so no thread blocks and a cancelled build
+    /// stops waiting at once; the kernel releases the lock if its holder dies.
+    async fn lock_key(&self, key: &str) -> Result<KeyLock> {
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let store = self.store.clone();
+            let key = key.to_string();
+            if let Some(lock) = blocking(move || Ok(store.try_lock_key(&key)?)).await? {
+                return Ok(lock);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
         }
     }
 
