@@ -443,3 +443,36 @@ fn abstract_sockets_and_raw_packets_private_network_reaches_out() {
         "hello from the test host\n"
     );
 }
+
+#[test]
+fn host_devices_reachable_no_cgroup_refuses_without_explicit_flag() {
+    let kiln = Kiln::new();
+    // A private mount namespace without any cgroup hierarchy, as on a host that lacks both.
+    let run = |extra: &str| {
+        let script = format!(
+            "awk '$3 ~ /^cgroup2?$/ {{print $2}}' /proc/self/mounts | sort -r | xargs -r umount -l && \
+             exec {kiln} run --rm {extra} busybox:local echo ran",
+            kiln = env!("CARGO_BIN_EXE_kiln"),
+        );
+        let out = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env("KILN_ROOT", kiln.root.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run("");
+    assert_ne!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("ran"), "{stdout}");
+    assert!(
+        stderr.contains("--devices-cgroup unrestricted"),
+        "the refusal names the way out: {stderr}"
+    );
+    let (code, stdout, stderr) = run("--devices-cgroup unrestricted");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "ran\n");
+}

@@ -73,9 +73,12 @@ impl SandboxCgroup {
             }
         };
         let parent = find_cgroup_dir(backend)?.ok_or_else(|| {
-            let what = match backend {
-                Backend::V1 => "the cgroup v1 devices controller is not mounted",
-                Backend::V2 => "no cgroup v2 hierarchy is mounted",
+            let what = match (policy, backend) {
+                (DevicePolicy::Auto, _) => {
+                    "neither the cgroup v1 devices controller nor a cgroup v2 hierarchy is mounted"
+                }
+                (_, Backend::V1) => "the cgroup v1 devices controller is not mounted",
+                (_, Backend::V2) => "no cgroup v2 hierarchy is mounted",
             };
             Failure::msg(
                 "restrict device access",
