@@ -476,3 +476,31 @@ fn host_devices_reachable_no_cgroup_refuses_without_explicit_flag() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "ran\n");
 }
+
+#[test]
+fn host_devices_reachable_from_a_context() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "ctxdev",
+        &[("Dockerfile", "FROM busybox:local\nCOPY . /ctx/\n")],
+    );
+    for (name, kind, major, minor) in [
+        ("blk", "b", "7", "0"),
+        ("kvm", "c", "10", "232"),
+        ("fuse", "c", "10", "229"),
+    ] {
+        let status = Command::new("mknod")
+            .arg(dir.join(name))
+            .args([kind, major, minor])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    kiln.build("ctxdev:1", &dir).ok();
+    // Device nodes of a context are not copied (as with Docker); a node made inside the
+    // sandbox cannot be opened (the tests above).
+    assert_eq!(
+        kiln.run_out("ctxdev:1", &["ls", "-A", "/ctx"]),
+        "Dockerfile\n"
+    );
+}
