@@ -12,21 +12,36 @@ pub enum CliError {
     User(String),
     /// Something went wrong inside kiln or the machine, already rendered.
     Internal(String),
+    /// Stdout's reader went away (a closed pipe, as in `kiln images | head -1`): the
+    /// command ends quietly, as a success.
+    StdoutClosed,
 }
 
 impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::StdoutClosed => 0,
             Self::User(_) => 1,
             Self::Internal(_) => 2,
         }
     }
 
-    /// The text printed on stderr.
+    /// The text printed on stderr (none for a closed stdout).
     pub fn message(&self) -> &str {
         match self {
             Self::User(m) | Self::Internal(m) => m,
+            Self::StdoutClosed => "",
+        }
+    }
+
+    /// A failed write to stdout: a closed pipe ends quietly, anything else (a full
+    /// disk) is the user's to fix.
+    pub fn stdout(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::StdoutClosed
+        } else {
+            Self::user(format!("cannot write to stdout: {e}"))
         }
     }
 

@@ -1,8 +1,8 @@
 //! Plain progress: BuildKit-style lines on stderr, one per event.
 
+use crate::output::eprintln;
 use kiln_solver::progress::{Event, Reporter};
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Mutex;
 
 /// Prints events as `#N …` lines; log output line by line with its vertex number.
@@ -14,8 +14,7 @@ pub struct PlainReporter {
 
 impl PlainReporter {
     fn print(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        eprintln(text);
     }
 
     fn flush_partial(&self, vertex: usize, partial: &mut HashMap<usize, Vec<u8>>) {

@@ -3,6 +3,7 @@
 
 use crate::diagnostics::render_all;
 use crate::error::{CliError, parse_errors};
+use crate::output::{eprintln, print};
 use std::path::Path;
 
 /// Parses `file`, prints its diagnostics and a summary; exit 1 on errors.
@@ -13,9 +14,12 @@ pub fn run(file: &Path) -> Result<u8, CliError> {
         Ok(dockerfile) => {
             let count = dockerfile.warnings.len();
             if count > 0 {
-                eprintln!("{}\n", render_all(&dockerfile.warnings, &source));
+                eprintln(format_args!(
+                    "{}\n",
+                    render_all(&dockerfile.warnings, &source)
+                ));
             }
-            eprintln!("{}", summary(0, count));
+            eprintln(summary(0, count));
             Ok(0)
         }
         Err(e) => {
@@ -56,9 +60,9 @@ fn summary(errors: usize, warnings: usize) -> String {
 pub fn dump(file: &Path) -> Result<u8, CliError> {
     let source = super::read_dockerfile(file)?;
     let tree = kiln_parser::syntax::parse_nodes(&source, &file.display().to_string());
-    print!("{}", kiln_parser::dump::dump(&tree));
+    print(kiln_parser::dump::dump(&tree))?;
     if !tree.diagnostics.is_empty() {
-        eprintln!("{}", render_all(&tree.diagnostics, &source));
+        eprintln(render_all(&tree.diagnostics, &source));
     }
     Ok(0)
 }
