@@ -4,6 +4,7 @@
 use crate::diagnostics::render_all;
 use crate::error::{CliError, parse_errors};
 use crate::output::{eprintln, print};
+use kiln_parser::MAX_ERRORS;
 use std::path::Path;
 
 /// Parses `file`, prints its diagnostics and a summary; exit 1 on errors.
@@ -48,6 +49,11 @@ fn summary(errors: usize, warnings: usize) -> String {
     match (errors, warnings) {
         (0, 0) => "Check complete, no problems found".into(),
         (0, w) => format!("Check complete, {} found", plural(w, "warning")),
+        // The last "error" says the parser stopped counting.
+        (e, w) if e > MAX_ERRORS => format!(
+            "Check failed: more than {MAX_ERRORS} errors and {} found",
+            plural(w, "warning")
+        ),
         (e, w) => format!(
             "Check failed: {} and {} found",
             plural(e, "error"),
