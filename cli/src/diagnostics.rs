@@ -1,6 +1,7 @@
 //! Dockerfile diagnostics rendered with miette: the message, the source line(s) with
 //! the span marked, and help. Colour only on a terminal, never with `NO_COLOR`.
 
+use crate::escape::{escape_controls, escape_source};
 use kiln_parser::{Diagnostic, Severity, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
@@ -60,12 +61,14 @@ const CONTEXT_LINES: usize = 1;
 /// The lines around one span, standing in for the whole source. miette finds a span's
 /// lines by scanning its source from the start, so handing it the whole file made
 /// every diagnostic cost the file's size (a 1 MB file of errors took seconds).
+/// Control characters in the lines are escaped, which moves the span: miette sees
+/// offsets into the escaped text, shifted by `offset`.
 #[derive(Debug)]
 struct Excerpt {
     name: String,
-    /// Whole lines: the span's, and [`CONTEXT_LINES`] either side.
+    /// Whole lines, escaped: the span's, and [`CONTEXT_LINES`] either side.
     text: String,
-    /// Byte offset of `text` in the source.
+    /// Byte offset of the lines in the source.
     offset: usize,
     /// 0-based line of `text`'s first line in the source.
     first_line: usize,
@@ -73,8 +76,8 @@ struct Excerpt {
 
 impl Excerpt {
     /// The excerpt of `source` around `offset..offset + len`, whose first line is the
-    /// 1-based `line`.
-    fn new(name: &str, source: &str, offset: usize, len: usize, line: usize) -> Self {
+    /// 1-based `line`, and the span to give miette.
+    fn new(name: &str, source: &str, offset: usize, len: usize, line: usize) -> (Self, SourceSpan) {
         let bytes = source.as_bytes();
         let line_start = |pos: usize| {
             bytes[..pos]
@@ -98,12 +101,15 @@ impl Excerpt {
         for _ in 0..CONTEXT_LINES {
             end = line_end(end);
         }
-        Self {
-            name: name.to_string(),
-            text: source[start..end].to_string(),
+        let (text, offsets) = escape_source(&source[start..end]);
+        let (from, to) = (offsets[offset - start], offsets[offset + len - start]);
+        let excerpt = Self {
+            name: escape_controls(name).into_owned(),
+            text,
             offset: start,
             first_line: line.saturating_sub(1 + lines_before),
-        }
+        };
+        (excerpt, (start + from, to - from).into())
     }
 }
 
@@ -160,18 +166,20 @@ pub fn render(
     // A span may run past the end (an error at end of file): clamp it.
     let offset = span.offset.min(source.len());
     let len = span.len.min(source.len() - offset);
+    let (excerpt, span_in_excerpt) = Excerpt::new(file, source, offset, len, span.line);
     let report = Report {
-        message: message.to_string(),
+        message: escape_controls(message).into_owned(),
         severity,
-        help: help.map(str::to_string),
-        label: label.to_string(),
-        span: (offset, len).into(),
-        source: Excerpt::new(file, source, offset, len, span.line),
+        help: help.map(|h| escape_controls(h).into_owned()),
+        label: escape_controls(label).into_owned(),
+        span: span_in_excerpt,
+        source: excerpt,
     };
     let mut out = String::new();
     if handler().render_report(&mut out, &report).is_err() {
         // Rendering into a String cannot fail; keep the plain form just in case.
-        out = format!("{file}:{}:{}: {message}", span.line, span.column);
+        out = escape_controls(&format!("{file}:{}:{}: {message}", span.line, span.column))
+            .into_owned();
     }
     out.trim_end().to_string()
 }
@@ -213,7 +221,8 @@ mod tests {
     fn unbounded_input_excerpt_holds_only_the_lines_around_the_span() {
         let source = format!("{}COPPY x\nlast\n", "FROM a\n".repeat(100_000));
         let offset = source.find("COPPY").expect("COPPY");
-        let excerpt = Excerpt::new("F", &source, offset, 5, 100_001);
+        let (excerpt, span) = Excerpt::new("F", &source, offset, 5, 100_001);
+        assert_eq!(span, (offset, 5).into());
         assert_eq!(excerpt.text, "FROM a\nCOPPY x\nlast\n");
         assert_eq!(excerpt.first_line, 99_999);
         let text = render(

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod diagnostics;
 mod error;
+mod escape;
 mod output;
 mod progress;
 mod prune_flags;

@@ -3,6 +3,7 @@
 use crate::args::{BuildArgs, Progress};
 use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
+use crate::escape::escape_controls;
 use crate::output::eprintln;
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference};
@@ -66,7 +67,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     if !outcome.unused_build_args.is_empty() {
         eprintln(format_args!(
             "warning: one or more build args were not consumed: [{}]",
-            outcome.unused_build_args.join(" ")
+            escape_controls(&outcome.unused_build_args.join(" "))
         ));
     }
     eprintln(format_args!(

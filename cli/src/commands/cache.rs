@@ -4,6 +4,7 @@ use super::images::print_table;
 use super::{human_age, human_size};
 use crate::args::{CacheCommand, PruneArgs};
 use crate::error::CliError;
+use crate::escape::escape_controls;
 use crate::output::println;
 use kiln_cache::gc::PruneOptions;
 use kiln_cache::{LockMode, Store};
@@ -33,7 +34,7 @@ fn ls(store: &Store) -> Result<(), CliError> {
                 short_id(&info.record.key),
                 human_size(info.size),
                 human_age(info.record.last_used),
-                info.record.description,
+                escape_controls(&info.record.description).into_owned(),
             ]
         })
         .collect();
@@ -83,7 +84,7 @@ fn prune(root: &Path, args: PruneArgs) -> Result<(), CliError> {
             println(format_args!(
                 "{}   {}",
                 short_id(&record.key),
-                record.description
+                escape_controls(&record.description)
             ))?;
         }
         println("")?;

@@ -8,6 +8,7 @@ mod check;
 mod errors;
 mod harness;
 mod image;
+mod labels;
 mod pipes;
 mod prune;
 mod run;

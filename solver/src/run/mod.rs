@@ -201,7 +201,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// Attaches the step to errors that do not name one yet.
 fn at_step(e: SolveError, step: &str, span: kiln_parser::Span) -> SolveError {
     match e {
-        SolveError::Context { .. } | SolveError::Cache(_) | SolveError::Io(_) => SolveError::Step {
+        SolveError::Context { .. }
+        | SolveError::Input { .. }
+        | SolveError::Instruction(_)
+        | SolveError::Cache(_)
+        | SolveError::Io(_) => SolveError::Step {
             step: step.to_string(),
             message: error_chain(&e),
             span,

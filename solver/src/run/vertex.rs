@@ -135,18 +135,20 @@ impl Solver {
         let outcome = match &vertex.op {
             Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
             Op::File(op) => {
-                let (store, context, op, step, span) = (
+                let (store, context, op, step, span, from_label) = (
                     self.store.clone(),
                     self.context.clone(),
                     op.clone(),
                     vertex.name.clone(),
                     vertex.span,
+                    vertex.from.clone().unwrap_or_default(),
                 );
                 blocking(move || {
                     let inputs = file::FileInputs {
                         context: &context,
                         sources: sources.as_deref(),
                         from: from.as_deref(),
+                        from_label: &from_label,
                     };
                     file::run(&store, &op, parent.as_deref(), inputs, record)
                 })
