@@ -37,6 +37,9 @@ pub enum CacheError {
     /// No image with that name in the image store.
     #[error("image `{0}` not found")]
     ImageNotFound(String),
+    /// `kiln import` of an archive without a single entry.
+    #[error("`{}` holds no files: refusing to import an empty image", path.display())]
+    EmptyArchive { path: PathBuf },
     /// A snapshot referenced by the index is missing or in the wrong state.
     #[error("snapshot {id}: {reason}")]
     Snapshot { id: String, reason: String },

@@ -1,7 +1,7 @@
 //! `kiln import`: a rootfs tarball (plain or gzip) becomes a one-layer image.
 
 use crate::digest::{HashingReader, HashingWriter};
-use crate::error::Result;
+use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow};
 use crate::layer::ParallelGz;
 use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
@@ -45,8 +45,15 @@ impl Store {
         });
         let active = self.prepare(None)?;
         // apply_layer reads the stream to its end, so the digest and the copy cover all of it.
-        if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
-            return Err(self.abort_after(active, e.into()));
+        match crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
+            Err(e) => return Err(self.abort_after(active, e.into())),
+            Ok(stats) if stats.entries == 0 => {
+                let empty = CacheError::EmptyArchive {
+                    path: path.to_path_buf(),
+                };
+                return Err(self.abort_after(active, empty));
+            }
+            Ok(_) => {}
         }
         let (diff_id, _, tee) = tar.finish();
         let (_, _, gz) = tee.copy.finish();

@@ -3,6 +3,7 @@
 use crate::error::{CacheError, Result};
 use fs_err as fs;
 use rustix::fs::FlockOperation;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -168,7 +169,9 @@ fn take_lock(file: &fs::File, path: &Path, mode: LockMode) -> Result<()> {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(60);
-    eprintln!(
+    // A closed stderr must not stop kiln from waiting: the message is only a courtesy.
+    let _ = writeln!(
+        std::io::stderr(),
         "Waiting for the lock on `{}`: another kiln process is using it ({ENV_LOCK_TIMEOUT}={timeout}s)",
         path.display()
     );

@@ -8,6 +8,8 @@ mod args;
 mod commands;
 mod diagnostics;
 mod error;
+mod escape;
+mod output;
 mod progress;
 mod prune_flags;
 
@@ -49,7 +51,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("{}", e.message());
+            if !e.message().is_empty() {
+                output::eprintln(e.message());
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,11 +1,14 @@
 //! Plain progress: BuildKit-style lines on stderr, one per event.
 
+use crate::escape::escape_controls;
+use crate::output::eprintln;
 use kiln_solver::progress::{Event, Reporter};
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Mutex;
 
 /// Prints events as `#N …` lines; log output line by line with its vertex number.
+/// Step names and messages echo the Dockerfile: their control characters are escaped.
+/// Log lines are the step's own output, printed as it wrote them (as `docker build`).
 #[derive(Debug, Default)]
 pub struct PlainReporter {
     /// Partial last lines of each vertex's output.
@@ -14,8 +17,7 @@ pub struct PlainReporter {
 
 impl PlainReporter {
     fn print(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{text}");
+        eprintln(text);
     }
 
     fn flush_partial(&self, vertex: usize, partial: &mut HashMap<usize, Vec<u8>>) {
@@ -33,10 +35,15 @@ impl Reporter for PlainReporter {
     fn event(&self, event: Event) {
         let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
         match event {
-            Event::Started { vertex, name } => self.print(&format!("#{} {name}", vertex + 1)),
-            Event::Cached { vertex, name } => {
-                self.print(&format!("#{} {name}\n#{} CACHED", vertex + 1, vertex + 1))
+            Event::Started { vertex, name } => {
+                self.print(&format!("#{} {}", vertex + 1, escape_controls(&name)))
             }
+            Event::Cached { vertex, name } => self.print(&format!(
+                "#{} {}\n#{} CACHED",
+                vertex + 1,
+                escape_controls(&name),
+                vertex + 1
+            )),
             Event::Completed { vertex, duration } => {
                 self.flush_partial(vertex, &mut partial);
                 self.print(&format!(
@@ -52,9 +59,10 @@ impl Reporter for PlainReporter {
             } => {
                 self.flush_partial(vertex, &mut partial);
                 self.print(&format!(
-                    "#{} ERROR {:.1}s: {message}",
+                    "#{} ERROR {:.1}s: {}",
                     vertex + 1,
-                    duration.as_secs_f64()
+                    duration.as_secs_f64(),
+                    escape_controls(&message)
                 ));
             }
             Event::Log { vertex, data, .. } => {

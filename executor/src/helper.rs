@@ -53,7 +53,8 @@ pub fn helper_main() -> i32 {
     // Die with the engine. If the engine is already gone, the report pipe is broken anyway.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     let (Some(spec_fd), Some(report_fd)) = (take_fd(SPEC_FD), take_fd(REPORT_FD)) else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "error: `{HELPER_ARG}` is internal to kiln and is started by the kiln engine only"
         );
         return SETUP_FAILED;

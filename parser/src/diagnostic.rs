@@ -101,6 +101,37 @@ impl ParseErrors {
     }
 }
 
+/// At most this many errors are reported for one file; the rest are counted out.
+pub const MAX_ERRORS: usize = 100;
+
+/// How many of `diagnostics` are errors.
+pub(crate) fn count_errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count()
+}
+
+/// Sorts `diagnostics` by position and keeps the first [`MAX_ERRORS`] errors (with the
+/// warnings before the cut); where the next error was, one more says the rest were
+/// left out. A file of garbage gives a readable report, not one error per line.
+pub(crate) fn limit_errors(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by_key(|d| (d.span.line, d.span.column));
+    let Some((cut, _)) = diagnostics
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.severity == Severity::Error)
+        .nth(MAX_ERRORS)
+    else {
+        return;
+    };
+    diagnostics.truncate(cut + 1);
+    if let Some(last) = diagnostics.last_mut() {
+        last.message = format!("too many errors, stopping after the first {MAX_ERRORS}");
+        last.help = None;
+    }
+}
+
 fn render_all(diagnostics: &[Diagnostic]) -> String {
     diagnostics
         .iter()
@@ -215,6 +246,37 @@ mod tests {
         // Out of range and mid-character offsets are clamped, never a panic.
         assert_eq!(index.span(99, 200).offset, 15);
         assert_eq!(index.span(4, 4).offset, 3);
+    }
+
+    #[test]
+    fn unbounded_input_errors_are_cut_after_the_limit() {
+        let source = "x\n".repeat(3 * MAX_ERRORS);
+        let index = LineIndex::new(&source);
+        let mut diagnostics: Vec<_> = (0..3 * MAX_ERRORS)
+            .rev()
+            .map(|line| {
+                let severity = if line % 2 == 0 {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                index.diagnostic(severity, "F", index.span(line * 2, line * 2 + 1), "bad")
+            })
+            .collect();
+        limit_errors(&mut diagnostics);
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        assert_eq!(errors, MAX_ERRORS + 1);
+        let last = diagnostics.last().expect("diagnostics");
+        assert_eq!(
+            last.message,
+            "too many errors, stopping after the first 100"
+        );
+        // In source order, the marker where the 101st error was.
+        assert_eq!(last.span.line, 2 * MAX_ERRORS + 1);
+        assert!(diagnostics.is_sorted_by_key(|d| d.span.line));
     }
 
     #[test]

@@ -35,10 +35,15 @@ pub use ast::{
     Healthcheck, InlineFile, Instruction, InstructionKind, KeyValue, Mount, MountKind, Run,
     Security, Sharing, Stage,
 };
-pub use diagnostic::{Diagnostic, ParseErrors, Severity, Span};
+pub use diagnostic::{Diagnostic, MAX_ERRORS, ParseErrors, Severity, Span};
 pub use heredoc::Heredoc;
 pub use instructions::{PortSpec, parse_go_duration, parse_port_spec};
 pub use shell::{ExpandError, expand_word, expand_words};
+
+/// The largest Dockerfile kiln reads, in bytes: 16 MiB, the message size limit of
+/// BuildKit's and Docker's gRPC servers, through which BuildKit's frontend receives the
+/// Dockerfile.
+pub const MAX_DOCKERFILE_SIZE: u64 = 16 << 20;
 
 /// Parses a Dockerfile. `file` names it in diagnostics (e.g. `Dockerfile`).
 ///

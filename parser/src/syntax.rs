@@ -9,7 +9,9 @@ use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
-use crate::diagnostic::{Diagnostic, LineIndex, Severity, Span};
+use crate::diagnostic::{
+    Diagnostic, LineIndex, MAX_ERRORS, Severity, Span, count_errors, limit_errors,
+};
 pub use crate::directives::Directive;
 use crate::directives::read_directives;
 use crate::heredoc::heredocs_from_line;
@@ -47,7 +49,8 @@ pub fn parse_nodes(source: &str, file: &str) -> SyntaxTree {
         nodes: Vec::new(),
         diagnostics: Vec::new(),
     };
-    check_line_lengths(source, &index, file, &mut tree.diagnostics);
+    let mut long_lines = Vec::new();
+    check_line_lengths(source, &index, file, &mut long_lines);
     // First the directives alone, to learn the escape character.
     let mut pos = 0;
     if let Ok(mut pairs) = DockerfileGrammar::parse(Rule::directives_only, source)
@@ -67,7 +70,13 @@ pub fn parse_nodes(source: &str, file: &str) -> SyntaxTree {
         file,
     };
     let mut comments = Vec::new();
+    let mut errors = count_errors(&tree.diagnostics);
     while let Some(rest) = source.get(pos..).filter(|r| !r.is_empty()) {
+        // Past MAX_ERRORS errors before `pos`, nothing after it would be reported.
+        if errors + long_lines.partition_point(|d| d.span.offset < pos) > MAX_ERRORS {
+            break;
+        }
+        let reported = tree.diagnostics.len();
         let item = match DockerfileGrammar::parse(rule, rest) {
             Ok(mut pairs) => pairs.next(),
             Err(err) => {
@@ -101,7 +110,10 @@ pub fn parse_nodes(source: &str, file: &str) -> SyntaxTree {
             node.comments = std::mem::take(&mut comments);
             pos = reader.heredocs(node, pos, &mut tree.diagnostics);
         }
+        errors += count_errors(&tree.diagnostics[reported..]);
     }
+    tree.diagnostics.append(&mut long_lines);
+    limit_errors(&mut tree.diagnostics);
     tree
 }
 

@@ -41,8 +41,8 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
         args.extend(opts.command.iter().cloned());
     }
     if args.is_empty() {
-        return Err(SolveError::Context {
-            path: image.row.name.clone(),
+        return Err(SolveError::Input {
+            what: format!("image `{}`", image.row.name),
             message: "no command specified".into(),
         });
     }
@@ -73,8 +73,8 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
     if opts.remove {
         remove_container(&dir)?;
     }
-    let status = status.map_err(|e| SolveError::Context {
-        path: image.row.name.clone(),
+    let status = status.map_err(|e| SolveError::Input {
+        what: format!("image `{}`", image.row.name),
         message: crate::run::error_chain(&e),
     })?;
     Ok(status.code)

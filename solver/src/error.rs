@@ -38,6 +38,17 @@ pub enum SolveError {
     /// The build context could not be read.
     #[error("build context `{path}`: {message}")]
     Context { path: String, message: String },
+    /// A stage or image being read (by `COPY --from` or `kiln run`) cannot give what is
+    /// asked of it.
+    #[error("{what}: {message}")]
+    Input {
+        /// ``stage `build` `` or ``image `x:1` ``.
+        what: String,
+        message: String,
+    },
+    /// A step cannot do what its instruction asks (found when it runs).
+    #[error("{0}")]
+    Instruction(String),
     /// The store failed.
     #[error(transparent)]
     Cache(#[from] kiln_cache::CacheError),

@@ -68,6 +68,8 @@ pub struct Vertex {
     pub description: String,
     /// Where the instruction is in the Dockerfile.
     pub span: Span,
+    /// What `COPY --from` reads, for messages: ``stage `build` `` or ``image `x:1` ``.
+    pub from: Option<String>,
 }
 
 /// What an edge gives the vertex it points to.

@@ -176,18 +176,33 @@ impl Applier<'_> {
             }
             EntryType::Link => {
                 let target = link_name(entry, &raw)?;
-                let tcomps = clean_path(&target)?;
+                let refused = |reason| LayerError::HardLink {
+                    path: display.clone(),
+                    target: lossy(&target),
+                    reason,
+                };
+                let tcomps =
+                    clean_path(&target).map_err(|_| refused("points outside the archive root"))?;
                 let Some((&tname, tparents)) = tcomps.split_last() else {
                     return Err(unsafe_path(&target, "a hard link to the root"));
                 };
                 if tcomps == comps {
                     return Ok(());
                 }
+                // Targets are looked up inside the root only: a missing one may be a host path.
+                let missing = |op| {
+                    move |e: io::Error| match e.kind() {
+                        io::ErrorKind::NotFound => {
+                            refused("is not inside the archive root (or not before the link)")
+                        }
+                        _ => ctx(op)(e),
+                    }
+                };
                 let tdir = resolve::open_dir(self.root.as_fd(), &resolve::join(tparents))
-                    .map_err(ctx("find hard link target of"))?;
+                    .map_err(missing("find hard link target of"))?;
                 ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
                 rustix::fs::linkat(&tdir, tname, dir, name, AtFlags::empty())
-                    .map_err(|e| ctx("create hard link")(e.into()))?;
+                    .map_err(|e| missing("create hard link")(e.into()))?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let (ft, dev) = match kind {

@@ -52,6 +52,24 @@ pub struct LayerStats {
     pub bytes: u64,
 }
 
+impl LayerError {
+    /// Whether the archive is at fault (malformed, unsafe or inconsistent) rather than
+    /// kiln or the machine (a full disk).
+    pub fn is_bad_archive(&self) -> bool {
+        match self {
+            Self::UnsafePath { .. } | Self::Unsupported { .. } | Self::HardLink { .. } => true,
+            Self::ReadStream { source } | Self::Apply { source, .. } => !matches!(
+                source.kind(),
+                io::ErrorKind::StorageFull
+                    | io::ErrorKind::QuotaExceeded
+                    | io::ErrorKind::OutOfMemory
+                    | io::ErrorKind::ReadOnlyFilesystem
+            ),
+            Self::Walk { .. } | Self::WriteStream { .. } | Self::Rootfs(_) => false,
+        }
+    }
+}
+
 /// Errors of layer writing and applying.
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -99,6 +117,18 @@ pub enum LayerError {
     UnsafePath {
         /// The entry path (or link target) as written in the archive.
         path: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A hard link whose target is outside the archive root: through `..`, or not found
+    /// inside it (targets are only ever looked up inside, so a link to a host file is
+    /// "not found").
+    #[error("Refusing hard link `{path}`: its target `{target}` {reason}")]
+    HardLink {
+        /// The link's path as written in the archive.
+        path: String,
+        /// Its target as written in the archive.
+        target: String,
         /// Why it was refused.
         reason: &'static str,
     },

@@ -3,6 +3,8 @@
 use crate::args::{BuildArgs, Entitlement, Progress};
 use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
+use crate::escape::escape_controls;
+use crate::output::eprintln;
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference};
 use kiln_solver::{BuildOptions, BuildRequest, build};
@@ -25,7 +27,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let dockerfile =
         kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e, &source))?;
     if !dockerfile.warnings.is_empty() {
-        eprintln!("{}", render_all(&dockerfile.warnings, &source));
+        eprintln(render_all(&dockerfile.warnings, &source));
     }
     for tag in &args.tags {
         normalize_reference(tag)?;
@@ -63,14 +65,17 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         ))
         .map_err(|e| build_error(&e, &display, &source))?;
     if !outcome.unused_build_args.is_empty() {
-        eprintln!(
+        eprintln(format_args!(
             "warning: one or more build args were not consumed: [{}]",
-            outcome.unused_build_args.join(" ")
-        );
+            escape_controls(&outcome.unused_build_args.join(" "))
+        ));
     }
-    eprintln!("writing image {} done", outcome.image.config_digest);
+    eprintln(format_args!(
+        "writing image {} done",
+        outcome.image.config_digest
+    ));
     for tag in &args.tags {
-        eprintln!("naming to {} done", normalize_reference(tag)?);
+        eprintln(format_args!("naming to {} done", normalize_reference(tag)?));
     }
     Ok(0)
 }

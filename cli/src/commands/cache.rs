@@ -4,6 +4,8 @@ use super::images::print_table;
 use super::{human_age, human_size};
 use crate::args::{CacheCommand, PruneArgs};
 use crate::error::CliError;
+use crate::escape::escape_controls;
+use crate::output::println;
 use kiln_cache::gc::PruneOptions;
 use kiln_cache::{LockMode, Store};
 use std::path::Path;
@@ -32,12 +34,11 @@ fn ls(store: &Store) -> Result<(), CliError> {
                 short_id(&info.record.key),
                 human_size(info.size),
                 human_age(info.record.last_used),
-                info.record.description,
+                escape_controls(&info.record.description).into_owned(),
             ]
         })
         .collect();
-    print_table(&["ID", "SIZE", "LAST USED", "DESCRIPTION"], &rows);
-    Ok(())
+    print_table(&["ID", "SIZE", "LAST USED", "DESCRIPTION"], &rows)
 }
 
 fn du(store: &Store) -> Result<(), CliError> {
@@ -55,7 +56,7 @@ fn du(store: &Store) -> Result<(), CliError> {
         })
         .collect();
     if !rows.is_empty() {
-        print_table(&["ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED"], &rows);
+        print_table(&["ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED"], &rows)?;
     }
     for (label, bytes) in [
         ("Shared:", usage.shared),
@@ -63,7 +64,7 @@ fn du(store: &Store) -> Result<(), CliError> {
         ("Reclaimable:", usage.reclaimable),
         ("Total:", usage.total),
     ] {
-        println!("{label:<14}{}", human_size(bytes));
+        println(format_args!("{label:<14}{}", human_size(bytes)))?;
     }
     Ok(())
 }
@@ -78,12 +79,18 @@ fn prune(root: &Path, args: PruneArgs) -> Result<(), CliError> {
     };
     let report = kiln_cache::gc::prune(root, &options)?;
     if !report.records.is_empty() {
-        println!("Deleted build cache objects:");
+        println("Deleted build cache objects:")?;
         for record in &report.records {
-            println!("{}   {}", short_id(&record.key), record.description);
+            println(format_args!(
+                "{}   {}",
+                short_id(&record.key),
+                escape_controls(&record.description)
+            ))?;
         }
-        println!();
+        println("")?;
     }
-    println!("Total reclaimed space: {}", human_size(report.reclaimed));
-    Ok(())
+    println(format_args!(
+        "Total reclaimed space: {}",
+        human_size(report.reclaimed)
+    ))
 }

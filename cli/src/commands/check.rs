@@ -3,6 +3,8 @@
 
 use crate::diagnostics::render_all;
 use crate::error::{CliError, parse_errors};
+use crate::output::{eprintln, print};
+use kiln_parser::MAX_ERRORS;
 use std::path::Path;
 
 /// Parses `file`, prints its diagnostics and a summary; exit 1 on errors.
@@ -13,9 +15,12 @@ pub fn run(file: &Path) -> Result<u8, CliError> {
         Ok(dockerfile) => {
             let count = dockerfile.warnings.len();
             if count > 0 {
-                eprintln!("{}\n", render_all(&dockerfile.warnings, &source));
+                eprintln(format_args!(
+                    "{}\n",
+                    render_all(&dockerfile.warnings, &source)
+                ));
             }
-            eprintln!("{}", summary(0, count));
+            eprintln(summary(0, count));
             Ok(0)
         }
         Err(e) => {
@@ -44,6 +49,11 @@ fn summary(errors: usize, warnings: usize) -> String {
     match (errors, warnings) {
         (0, 0) => "Check complete, no problems found".into(),
         (0, w) => format!("Check complete, {} found", plural(w, "warning")),
+        // The last "error" says the parser stopped counting.
+        (e, w) if e > MAX_ERRORS => format!(
+            "Check failed: more than {MAX_ERRORS} errors and {} found",
+            plural(w, "warning")
+        ),
         (e, w) => format!(
             "Check failed: {} and {} found",
             plural(e, "error"),
@@ -56,9 +66,9 @@ fn summary(errors: usize, warnings: usize) -> String {
 pub fn dump(file: &Path) -> Result<u8, CliError> {
     let source = super::read_dockerfile(file)?;
     let tree = kiln_parser::syntax::parse_nodes(&source, &file.display().to_string());
-    print!("{}", kiln_parser::dump::dump(&tree));
+    print(kiln_parser::dump::dump(&tree))?;
     if !tree.diagnostics.is_empty() {
-        eprintln!("{}", render_all(&tree.diagnostics, &source));
+        eprintln(render_all(&tree.diagnostics, &source));
     }
     Ok(0)
 }

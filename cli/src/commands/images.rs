@@ -2,6 +2,7 @@
 
 use super::{human_age, human_size};
 use crate::error::CliError;
+use crate::output::println;
 use kiln_cache::{LockMode, Store};
 use std::path::Path;
 
@@ -26,12 +27,15 @@ pub fn run(root: &Path) -> Result<u8, CliError> {
             ]
         })
         .collect();
-    print_table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);
+    print_table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows)?;
     Ok(0)
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
-pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+pub fn print_table<const N: usize>(
+    header: &[&str; N],
+    rows: &[[String; N]],
+) -> Result<(), CliError> {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -47,10 +51,11 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
                 out.push_str(&format!("{cell:<w$}   "));
             }
         }
-        println!("{}", out.trim_end());
+        println(out.trim_end())
     };
-    line(header.to_vec());
+    line(header.to_vec())?;
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(row.iter().map(String::as_str).collect())?;
     }
+    Ok(())
 }

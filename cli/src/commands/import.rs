@@ -14,6 +14,6 @@ pub fn run(root: &Path, args: ImportArgs) -> Result<u8, CliError> {
         )));
     }
     let image = store.import_rootfs(&args.tarball, &args.name, super::source_date_epoch()?)?;
-    println!("{}", image.config_digest);
+    crate::output::println(&image.config_digest)?;
     Ok(0)
 }

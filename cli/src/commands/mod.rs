@@ -10,6 +10,8 @@ pub mod run;
 use crate::args::{DevicesCgroup, Network, SandboxArgs};
 use crate::error::CliError;
 use kiln_executor::{DevicePolicy, NetworkMode, Sandbox};
+use kiln_parser::MAX_DOCKERFILE_SIZE;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The Dockerfile of a build: `-f FILE`, else `CONTEXT/Dockerfile`.
@@ -29,9 +31,20 @@ pub fn source_date_epoch() -> Result<Option<i64>, CliError> {
     }
 }
 
-/// Reads a Dockerfile as UTF-8 text.
+/// Reads a Dockerfile as UTF-8 text, refusing one larger than
+/// [`MAX_DOCKERFILE_SIZE`] (or endless, as `/dev/zero`) after reading just past it.
 pub fn read_dockerfile(path: &Path) -> Result<String, CliError> {
-    let bytes = fs_err::read(path).map_err(|e| CliError::user(e.to_string()))?;
+    let mut bytes = Vec::new();
+    fs_err::File::open(path)
+        .and_then(|f| f.take(MAX_DOCKERFILE_SIZE + 1).read_to_end(&mut bytes))
+        .map_err(|e| CliError::user(e.to_string()))?;
+    if bytes.len() as u64 > MAX_DOCKERFILE_SIZE {
+        return Err(CliError::user(format!(
+            "Dockerfile `{}` is too large (max {} MiB)",
+            path.display(),
+            MAX_DOCKERFILE_SIZE >> 20
+        )));
+    }
     String::from_utf8(bytes)
         .map_err(|_| CliError::user(format!("`{}` is not valid UTF-8", path.display())))
 }

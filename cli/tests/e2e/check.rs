@@ -75,3 +75,68 @@ fn debug_parse_prints_buildkit_dump() {
         "(from \"busybox\" \"AS\" \"base\")\n(copy [\"--chown=1:1\"] \"a\" \"b\" \"/c/\")\n(cmd \"sh\" \"-c\" \"x\")\n"
     );
 }
+
+#[test]
+fn unbounded_input_endless_dockerfile_is_refused() {
+    let kiln = Kiln::empty();
+    let dir = kiln.context("ctx", &[("a", "")]);
+    let context = dir.display().to_string();
+    for command in ["build", "check"] {
+        let run = kiln.cmd(&[command, "-f", "/dev/zero", &context]);
+        assert_eq!(run.code, 1, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("Dockerfile `/dev/zero` is too large (max 16 MiB)"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn unbounded_input_endless_fifo_is_refused() {
+    let kiln = Kiln::empty();
+    let fifo = kiln.work.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            // Writes until kiln closes its end.
+            while pipe.write_all(&[b'#'; 65536]).is_ok() {}
+        })
+    };
+    let run = kiln.cmd(&["check", "-f", &fifo.display().to_string()]);
+    writer.join().unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is too large"), "{}", run.stderr);
+}
+
+#[test]
+fn unbounded_input_garbage_stops_after_100_errors() {
+    let kiln = Kiln::empty();
+    let garbage = "FROM scratch\n".to_string() + &"RUNX foo\nCOPY --bogus=1 a b\n".repeat(5_000);
+    let dir = kiln.context("garbage", &[("Dockerfile", &garbage)]);
+    let run = kiln.cmd(&["check", &dir.display().to_string()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let shown = run.stderr.matches("unknown instruction: RUNX").count()
+        + run.stderr.matches("unknown flag: --bogus").count();
+    assert_eq!(shown, 100, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("too many errors, stopping after the first 100"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("Check failed: more than 100 errors and 0 warnings found\n"),
+        "{}",
+        run.stderr
+    );
+}

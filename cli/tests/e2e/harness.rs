@@ -2,7 +2,7 @@
 //! from Debian's busybox-static by `testdata/make-busybox-rootfs.sh`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The repository's testdata folder.
@@ -27,6 +27,24 @@ fn busybox_tar() -> &'static Path {
         );
         tar
     })
+}
+
+/// The write end of a pipe whose read end is already closed: every write to it fails
+/// with EPIPE, as when the reader of `kiln … | head -1` has exited.
+pub fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
+}
+
+/// `/dev/full`: every write to it fails with ENOSPC.
+pub fn full_device() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full"),
+    )
 }
 
 /// The result of one kiln command.
@@ -122,13 +140,30 @@ impl Kiln {
 
     /// Runs `kiln ARGS…` with extra environment variables.
     pub fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(args)
-            .env("KILN_ROOT", self.root.path())
+        let output = self
+            .command(args)
             .envs(env.iter().copied())
             .output()
             .expect("run kiln");
         Run::from(output)
+    }
+
+    /// Runs `kiln ARGS…` with stdout and stderr connected as given (`None`: captured).
+    pub fn cmd_stdio(&self, args: &[&str], stdout: Option<Stdio>, stderr: Option<Stdio>) -> Run {
+        let mut command = self.command(args);
+        if let Some(stdout) = stdout {
+            command.stdout(stdout);
+        }
+        if let Some(stderr) = stderr {
+            command.stderr(stderr);
+        }
+        Run::from(command.output().expect("run kiln"))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        command.args(args).env("KILN_ROOT", self.root.path());
+        command
     }
 
     /// Writes a build context (file name → content) under the work dir and returns its path.
@@ -185,10 +220,9 @@ impl Kiln {
         dir: &Path,
         marker: &str,
     ) -> (std::process::Child, PathBuf) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["build", "-t", tag, &dir.display().to_string()])
-            .env("KILN_ROOT", self.root.path())
-            .stderr(std::process::Stdio::null())
+        let mut child = self
+            .command(&["build", "-t", tag, &dir.display().to_string()])
+            .stderr(Stdio::null())
             .spawn()
             .expect("start kiln build");
         let snapshots = self.root.path().join("snapshots-v1");

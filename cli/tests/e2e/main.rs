@@ -11,6 +11,8 @@ mod full_disk;
 mod harness;
 mod holes;
 mod image;
+mod labels;
+mod pipes;
 mod prune;
 mod run;
 mod sandbox;

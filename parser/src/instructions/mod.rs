@@ -21,7 +21,9 @@ pub use duration::parse_go_duration;
 pub use expose::{PortSpec, parse_port_spec};
 
 use crate::ast::{Dockerfile, Instruction, InstructionKind, Stage};
-use crate::diagnostic::{Diagnostic, LineIndex, ParseErrors, Severity, Span};
+use crate::diagnostic::{
+    Diagnostic, LineIndex, MAX_ERRORS, ParseErrors, Severity, Span, count_errors, limit_errors,
+};
 use crate::directives::parse_check;
 use crate::node::Node;
 use crate::syntax::SyntaxTree;
@@ -116,7 +118,19 @@ pub(crate) fn build(
         ..index.diagnostic(severity, file, e.span, e.message)
     };
     let mut reported_no_stage = false;
+    // Lines of the line layer's errors, in order (it sorted them).
+    let syntax_errors: Vec<usize> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.span.line)
+        .collect();
+    let mut errors = 0;
     for node in &tree.nodes {
+        // Past MAX_ERRORS errors before this node, nothing after it would be reported.
+        if errors + syntax_errors.partition_point(|&line| line < node.span.line) > MAX_ERRORS {
+            break;
+        }
+        let reported = diagnostics.len();
         match convert(node, &mut ctx) {
             Err(e) => diagnostics.push(to_diagnostic(Severity::Error, e)),
             Ok(Converted::Stage(stage)) => dockerfile.stages.push(stage),
@@ -137,8 +151,10 @@ pub(crate) fn build(
                 }
             }
         }
+        errors += count_errors(&diagnostics[reported..]);
     }
-    if tree.nodes.is_empty() {
+    // A line layer that stopped early may not have reached the instructions.
+    if tree.nodes.is_empty() && syntax_errors.len() <= MAX_ERRORS {
         let span = index.span(0, 0);
         diagnostics.push(index.diagnostic(
             Severity::Error,
@@ -152,7 +168,7 @@ pub(crate) fn build(
             .into_iter()
             .map(|w| to_diagnostic(Severity::Warning, w)),
     );
-    diagnostics.sort_by_key(|d| (d.span.line, d.span.column));
+    limit_errors(&mut diagnostics);
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(ParseErrors { diagnostics });
     }

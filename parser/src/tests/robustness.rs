@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::ok;
-use crate::{Dockerfile, Span, parse};
+use crate::{Dockerfile, MAX_ERRORS, Span, parse};
 
 /// The AST with byte offsets and lengths cleared (CR bytes shift them).
 fn without_offsets(mut d: Dockerfile) -> Dockerfile {
@@ -83,6 +83,27 @@ fn a_large_file_of_continuation_lines_parses_fast() {
         start.elapsed()
     );
     assert_eq!(d.stages[0].instructions.len(), 1);
+}
+
+#[test]
+fn unbounded_input_reports_the_first_errors_of_both_layers_then_stops() {
+    // `ENV` alone is a line-layer error, `COPPY` an instruction-layer one.
+    let source = "FROM a\n".to_owned() + &"ENV\nCOPPY x\n".repeat(10_000);
+    let errors = parse(&source, "Dockerfile").expect_err("garbage");
+    let lines: Vec<usize> = errors.errors().map(|d| d.span.line).collect();
+    let expected: Vec<usize> = (2..=MAX_ERRORS + 2).collect();
+    assert_eq!(
+        lines, expected,
+        "the first errors in order, then the marker"
+    );
+    let last = errors.diagnostics.last().expect("diagnostics");
+    assert_eq!(
+        last.message,
+        "too many errors, stopping after the first 100"
+    );
+    let messages: Vec<&str> = errors.errors().map(|d| d.message.as_str()).collect();
+    assert!(messages[..MAX_ERRORS].iter().any(|m| m.contains("COPPY")));
+    assert!(messages[..MAX_ERRORS].iter().any(|m| m.contains("ENV")));
 }
 
 fn big_source(bytes: usize) -> String {

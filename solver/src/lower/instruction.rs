@@ -127,11 +127,12 @@ pub(super) fn lower(
                 .as_ref()
                 .map(|c| state.expand(c, span))
                 .transpose()?;
-            let (source, from) = match &copy.from {
-                None => (CopySource::Context, None),
+            let (source, from, label) = match &copy.from {
+                None => (CopySource::Context, None, None),
                 Some(raw) => {
                     let from = state.expand(raw, span)?;
-                    let node = match lowering.copy_from(&from, span)? {
+                    let (node, label) = lowering.copy_from(&from, span)?;
+                    let node = match node {
                         Some(node) => node,
                         // An empty stage: every source will be "not found".
                         None => lowering.add(
@@ -144,7 +145,7 @@ pub(super) fn lower(
                             span,
                         ),
                     };
-                    (CopySource::From, Some(node))
+                    (CopySource::From, Some(node), Some(label))
                 }
             };
             let op = Op::File(FileOp::Copy(CopyOp {
@@ -155,6 +156,9 @@ pub(super) fn lower(
                 chmod,
             }));
             vertex(lowering, state, op, from);
+            if let Some(node) = state.node {
+                lowering.graph[node].from = label;
+            }
         }
         InstructionKind::Workdir(raw) => {
             let path = state.expand(raw, span)?;

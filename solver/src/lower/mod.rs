@@ -169,6 +169,7 @@ impl Lowering<'_> {
             name,
             description,
             span,
+            from: None,
         });
         for &(input, kind) in &key.1 {
             self.graph.add_edge(input, node, kind);
@@ -208,14 +209,15 @@ impl Lowering<'_> {
 
     /// The filesystem `COPY --from=<from>` reads: an earlier stage (by name or
     /// index), else an image.
-    fn copy_from(&mut self, from: &str, span: Span) -> Result<Option<Node>> {
+    /// Also returns how messages name it: ``stage `build` `` or ``image `x:1` ``.
+    fn copy_from(&mut self, from: &str, span: Span) -> Result<(Option<Node>, String)> {
         let current = self.visiting.last().copied().unwrap_or(0);
         let earlier = self.dockerfile.stages[..current]
             .iter()
             .position(|s| s.name.as_deref() == Some(from.to_lowercase().as_str()))
             .or_else(|| from.parse::<usize>().ok().filter(|i| *i < current));
         if let Some(index) = earlier {
-            return Ok(self.stage(index)?.0.node);
+            return Ok((self.stage(index)?.0.node, format!("stage `{from}`")));
         }
         if from.parse::<usize>().is_ok() {
             return Err(SolveError::Dockerfile {
@@ -225,7 +227,8 @@ impl Lowering<'_> {
                 span,
             });
         }
-        Ok(self.image_source(from, "[from]".into(), span)?.0)
+        let node = self.image_source(from, "[from]".into(), span)?.0;
+        Ok((node, format!("image `{from}`")))
     }
 
     fn stage(&mut self, index: usize) -> Result<LoweredStage> {

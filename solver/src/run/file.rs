@@ -17,6 +17,8 @@ pub(super) struct FileInputs<'a> {
     pub sources: Option<&'a [Source]>,
     /// The snapshot `COPY --from` reads (`None`: an empty stage).
     pub from: Option<&'a str>,
+    /// How messages name what `COPY --from` reads.
+    pub from_label: &'a str,
 }
 
 pub(super) fn run(
@@ -64,10 +66,9 @@ fn apply(
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
-            return Err(SolveError::Context {
-                path: copy.sources.join(" "),
-                message: "When using COPY with more than one source file, the destination must be a directory and end with a /".into(),
-            });
+            return Err(SolveError::Instruction(
+                "When using COPY with more than one source file, the destination must be a directory and end with a /".into(),
+            ));
         }
         Ok(())
     };
@@ -87,7 +88,7 @@ fn apply(
             let dir = active.source_mount_dir()?;
             with_overlay(&mount, &dir, || -> Result<()> {
                 let from = RootDir::open(&dir).map_err(step_error)?;
-                let entries = stage_source::resolve(&from, &copy.sources)?;
+                let entries = stage_source::resolve(&from, &copy.sources, inputs.from_label)?;
                 many(entries.len())?;
                 for entry in &entries {
                     root.copy_in(&entry.host_path(), &copy.dest, &opts)
@@ -107,12 +108,8 @@ fn ids(root: &RootDir, spec: &str) -> Result<(u32, u32)> {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
-    kiln_executor::resolve_ids(spec, &read("/etc/passwd"), &read("/etc/group")).map_err(|message| {
-        SolveError::Context {
-            path: spec.to_string(),
-            message,
-        }
-    })
+    kiln_executor::resolve_ids(spec, &read("/etc/passwd"), &read("/etc/group"))
+        .map_err(SolveError::Instruction)
 }
 
 /// The error as one line, keeping a full disk recognisable.

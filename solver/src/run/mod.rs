@@ -214,13 +214,15 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// [`SolveError::NoSpace`].
 fn at_step(e: SolveError, step: &str, span: kiln_parser::Span, root: &Path) -> SolveError {
     match e.on_full_disk(step, Some(span), root) {
-        e @ (SolveError::Context { .. } | SolveError::Cache(_) | SolveError::Io(_)) => {
-            SolveError::Step {
-                step: step.to_string(),
-                message: error_chain(&e),
-                span,
-            }
-        }
+        e @ (SolveError::Context { .. }
+        | SolveError::Input { .. }
+        | SolveError::Instruction(_)
+        | SolveError::Cache(_)
+        | SolveError::Io(_)) => SolveError::Step {
+            step: step.to_string(),
+            message: error_chain(&e),
+            span,
+        },
         other => other,
     }
 }

@@ -29,9 +29,9 @@ impl StageEntry {
     }
 }
 
-fn not_found(pattern: &str) -> SolveError {
-    SolveError::Context {
-        path: "--from".into(),
+fn not_found(from: &str, pattern: &str) -> SolveError {
+    SolveError::Input {
+        what: from.to_string(),
         message: format!("\"{pattern}\": not found"),
     }
 }
@@ -41,8 +41,8 @@ fn in_root(e: impl std::error::Error) -> SolveError {
 }
 
 /// The entries `patterns` (absolute paths in the source root, Go wildcards per
-/// segment) name, in order.
-pub(super) fn resolve(root: &RootDir, patterns: &[String]) -> Result<Vec<StageEntry>> {
+/// segment) name, in order; `from` names the root in messages.
+pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result<Vec<StageEntry>> {
     let mut out = Vec::new();
     for pattern in patterns {
         let rel = clean_absolute(pattern).trim_start_matches('/').to_string();
@@ -84,7 +84,7 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String]) -> Result<Vec<StageEn
             }
         }
         if out.len() == before {
-            return Err(not_found(pattern));
+            return Err(not_found(from, pattern));
         }
     }
     Ok(out)

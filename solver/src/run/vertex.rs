@@ -151,19 +151,21 @@ impl Solver {
         let outcome = match &vertex.op {
             Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
             Op::File(op) => {
-                let (store, context, op, step, span, on_conflict) = (
+                let (store, context, op, step, span, on_conflict, from_label) = (
                     self.store.clone(),
                     self.context.clone(),
                     op.clone(),
                     vertex.name.clone(),
                     vertex.span,
                     self.on_conflict(),
+                    vertex.from.clone().unwrap_or_default(),
                 );
                 blocking(move || {
                     let inputs = file::FileInputs {
                         context: &context,
                         sources: sources.as_deref(),
                         from: from.as_deref(),
+                        from_label: &from_label,
                     };
                     file::run(&store, &op, parent.as_deref(), inputs, record, on_conflict)
                 })

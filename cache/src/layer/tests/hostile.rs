@@ -1,7 +1,8 @@
 //! Hostile archives: nothing may be written outside the destination.
 //!
-//! Policy pinned here: entries and hard-link targets with `..` components are refused
-//! (`LayerError::UnsafePath`); absolute paths and symlinks planted by earlier entries resolve
+//! Policy pinned here: entries with `..` components are refused (`LayerError::UnsafePath`),
+//! hard links whose target has one or is not inside the destination too
+//! (`LayerError::HardLink`, saying so); absolute paths and symlinks planted by earlier entries resolve
 //! inside the destination, so writes through them are in-root writes.
 
 use std::fs;
@@ -174,7 +175,10 @@ fn hard_links_out_of_the_root_are_refused_or_resolved_inside() {
         b"",
     );
     let err = apply(t, &s.dest).expect_err("must refuse");
-    assert!(matches!(err, LayerError::UnsafePath { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "Refusing hard link `hl`: its target `../../etc/passwd` points outside the archive root"
+    );
 
     // Absolute target: looked up inside dest, where it does not exist.
     let mut t = Vec::new();
@@ -186,7 +190,13 @@ fn hard_links_out_of_the_root_are_refused_or_resolved_inside() {
         b"",
     );
     let err = apply(t, &s.dest).expect_err("no such target inside");
-    assert!(matches!(err, LayerError::Apply { .. }), "{err}");
+    assert!(matches!(err, LayerError::HardLink { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("is not inside the archive root (or not before the link)"),
+        "{err}"
+    );
+    assert!(err.is_bad_archive());
     assert_eq!(
         std::os::unix::fs::MetadataExt::nlink(
             &fs::metadata(s.sentinel.join("file")).expect("stat")
@@ -204,7 +214,8 @@ fn hard_links_out_of_the_root_are_refused_or_resolved_inside() {
         b"",
     );
     raw(&mut t, b"hl2", tar::EntryType::Link, b"out/file", b"");
-    assert!(apply(t, &s.dest).is_err());
+    let err = apply(t, &s.dest).expect_err("no such target inside");
+    assert!(matches!(err, LayerError::HardLink { .. }), "{err}");
     assert!(!s.dest.join("hl2").exists());
     check_sentinel(&s);
 }
