@@ -104,11 +104,9 @@ impl Store {
             active.mount_dir(),
             active.dir.join("src"),
         ] {
-            if scratch.exists() {
-                fs::remove_dir_all(&scratch)?;
-            }
+            crate::tree::remove_tree(&scratch)?;
         }
-        let (size, entries) = dir_usage(&active.fs_dir())?;
+        let (size, entries) = crate::tree::tree_size(&active.fs_dir())?;
         self.index()
             .commit_snapshot(&active.id, size, entries == 0, record)?;
         self.committed_snapshot(&active.id)
@@ -116,7 +114,7 @@ impl Store {
 
     /// Removes an active snapshot whose step failed.
     pub fn abort(&self, active: ActiveSnapshot) -> Result<()> {
-        fs::remove_dir_all(&active.dir)?;
+        crate::tree::remove_tree(&active.dir)?;
         self.index().delete_snapshot(&active.id)
     }
 
@@ -263,26 +261,6 @@ fn is_opaque(dir: &Path) -> bool {
         .is_ok_and(|n| n == 1 && value[0] == b'y')
 }
 
-/// Bytes and entry count below `dir` (not counting `dir` itself).
-fn dir_usage(dir: &Path) -> Result<(u64, u64)> {
-    let mut size = 0;
-    let mut entries = 0;
-    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
-        let entry = entry
-            .map_err(|e| std::io::Error::other(format!("walking `{}`: {e}", dir.display())))?;
-        entries += 1;
-        if entry.file_type().is_file() {
-            size += entry
-                .metadata()
-                .map_err(|e| {
-                    std::io::Error::other(format!("stat `{}`: {e}", entry.path().display()))
-                })?
-                .len();
-        }
-    }
-    Ok((size, entries))
-}
-
 #[cfg(test)]
 mod tests {
     use crate::root::LockMode;
@@ -319,5 +297,23 @@ mod tests {
         store.abort(a).unwrap();
         assert!(store.prepare(Some(&id)).is_err());
         assert!(!store.root().snapshots_dir().join(&id).exists());
+    }
+
+    #[test]
+    fn deep_tree_snapshot_abort_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::tree::testing::{DEEP, make_chain, on_small_stack};
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().to_path_buf();
+        let gone = on_small_stack(move || {
+            let store = Store::open(&root, LockMode::Shared)?;
+            let active = store.prepare(None)?;
+            make_chain(&active.fs_dir(), DEEP, b"")?;
+            let gone = store.root().snapshots_dir().join(active.id());
+            store.abort(active)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(gone)
+        })
+        .map_err(|e| e.to_string())?;
+        assert!(!gone.exists());
+        Ok(())
     }
 }
