@@ -26,8 +26,7 @@ pub use remove::remove_tree;
 pub(crate) use remove::{remove_all_at, tree_size};
 pub(crate) use stack::DirStack;
 pub use stat::{Stat, stat_at};
-pub(crate) use walk::open_dir_at;
-pub use walk::{DirEntry, Visitor, entry_path, open_file_at, walk};
+pub use walk::{DirEntry, Visitor, entry_path, open_dir_at, open_file_at, walk};
 
 /// Most directory fds one walk keeps open at once.
 pub const FD_BUDGET: usize = 16;

@@ -142,7 +142,7 @@ pub fn walk<V: Visitor>(top: OwnedFd, top_path: &Path, visitor: &mut V) -> Resul
 }
 
 /// Opens the directory `name` in `dir` for listing, never through a symlink.
-pub(crate) fn open_dir_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
+pub fn open_dir_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     Ok(rustix::fs::openat(dir, name, flags, Mode::empty())?)
 }
