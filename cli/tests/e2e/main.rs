@@ -5,6 +5,7 @@
 mod build;
 mod cache;
 mod check;
+mod deep;
 mod errors;
 mod harness;
 mod image;
