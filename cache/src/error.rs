@@ -43,6 +43,9 @@ pub enum CacheError {
     /// A snapshot referenced by the index is missing or in the wrong state.
     #[error("snapshot {id}: {reason}")]
     Snapshot { id: String, reason: String },
+    /// Walking, measuring or removing a directory tree failed.
+    #[error(transparent)]
+    Walk(#[from] crate::tree::WalkError),
     /// Writing or applying a layer failed.
     #[error(transparent)]
     Layer(#[from] crate::layer::LayerError),

@@ -31,6 +31,7 @@ pub mod root;
 pub mod rootfs;
 mod snapshot;
 mod store;
+pub mod tree;
 mod usage;
 
 pub use content::{BlobWriter, ContentStore};

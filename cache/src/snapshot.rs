@@ -116,14 +116,14 @@ impl Store {
         if winner != active.id {
             // The row is gone already; a dir left behind has no row, so prune
             // reclaims it and nothing can ever use it.
-            let _ = fs::remove_dir_all(&active.dir);
+            let _ = crate::tree::remove_tree(&active.dir);
         }
         self.committed_snapshot(&winner)
     }
 
     /// Removes an active snapshot whose step failed.
     pub fn abort(&self, active: ActiveSnapshot) -> Result<()> {
-        fs::remove_dir_all(&active.dir)?;
+        crate::tree::remove_tree(&active.dir)?;
         self.index().delete_snapshot(&active.id)
     }
 
@@ -271,11 +271,9 @@ fn finish(active: &ActiveSnapshot) -> Result<(u64, bool)> {
         active.mount_dir(),
         active.dir.join("src"),
     ] {
-        if scratch.exists() {
-            fs::remove_dir_all(&scratch)?;
-        }
+        crate::tree::remove_tree(&scratch)?;
     }
-    let (size, entries) = dir_usage(&active.fs_dir())?;
+    let (size, entries) = crate::tree::tree_size(&active.fs_dir())?;
     Ok((size, entries == 0))
 }
 
@@ -284,26 +282,6 @@ fn is_opaque(dir: &Path) -> bool {
     let mut value = [0u8; 1];
     rustix::fs::lgetxattr(dir, "trusted.overlay.opaque", &mut value)
         .is_ok_and(|n| n == 1 && value[0] == b'y')
-}
-
-/// Bytes and entry count below `dir` (not counting `dir` itself).
-fn dir_usage(dir: &Path) -> Result<(u64, u64)> {
-    let mut size = 0;
-    let mut entries = 0;
-    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
-        let entry = entry
-            .map_err(|e| std::io::Error::other(format!("walking `{}`: {e}", dir.display())))?;
-        entries += 1;
-        if entry.file_type().is_file() {
-            size += entry
-                .metadata()
-                .map_err(|e| {
-                    std::io::Error::other(format!("stat `{}`: {e}", entry.path().display()))
-                })?
-                .len();
-        }
-    }
-    Ok((size, entries))
 }
 
 #[cfg(test)]
@@ -385,5 +363,23 @@ mod tests {
             store.committed_snapshot(&first).is_ok(),
             "images may use it"
         );
+    }
+
+    #[test]
+    fn deep_tree_snapshot_abort_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::tree::testing::{DEEP, make_chain, on_small_stack};
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().to_path_buf();
+        let gone = on_small_stack(move || {
+            let store = Store::open(&root, LockMode::Shared)?;
+            let active = store.prepare(None)?;
+            make_chain(&active.fs_dir(), DEEP, b"")?;
+            let gone = store.root().snapshots_dir().join(active.id());
+            store.abort(active)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(gone)
+        })
+        .map_err(|e| e.to_string())?;
+        assert!(!gone.exists());
+        Ok(())
     }
 }

@@ -80,8 +80,10 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
     Ok(status.code)
 }
 
+/// Removes the container's folder, however deep a tree the container made in it.
 fn remove_container(dir: &Path) -> Result<()> {
-    Ok(fs_err::remove_dir_all(dir)?)
+    kiln_cache::tree::remove_tree(dir)?;
+    Ok(())
 }
 
 /// The image's Env with `-e` entries applied (`K` alone takes kiln's own value).

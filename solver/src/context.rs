@@ -7,10 +7,14 @@
 
 use crate::error::{Result, SolveError};
 use kiln_cache::index::Index;
+use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_at, walk};
 use kiln_parser::dockerignore::Dockerignore;
+use rustix::fs::FileType;
 use sha2::{Digest, Sha256};
+use std::ffi::OsStr;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 /// A build context folder on the host, with its ignore rules.
@@ -155,100 +159,199 @@ impl BuildContext {
     }
 
     /// A digest over the sources' names, types, modes, link targets and contents
-    /// (never mtimes or owners, which COPY does not carry over).
+    /// (never mtimes or owners, which COPY does not carry over). Directories are walked
+    /// fd-relative and without recursion, so sources of any depth hash.
     pub fn digest(&self, sources: &[Source], index: &Index) -> Result<String> {
-        let mut hasher = Sha256::new();
-        let mut fresh = Vec::new();
+        let mut digest = ContentDigest {
+            context: self,
+            index,
+            source: None,
+            hasher: Sha256::new(),
+            fresh: Vec::new(),
+        };
         for source in sources {
-            hasher.update(source.rel.as_bytes());
-            hasher.update(b"\0");
+            digest.hasher.update(source.rel.as_bytes());
+            digest.hasher.update(b"\0");
             // A source that is a symlink is copied as a symlink: never walk its target,
             // which may be anywhere on the host.
-            let walker = walkdir::WalkDir::new(&source.path)
-                .follow_links(false)
-                .follow_root_links(false)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| {
-                    let below = e.path().strip_prefix(&source.path).unwrap_or(Path::new(""));
-                    below.as_os_str().is_empty()
-                        || !self
-                            .is_excluded(&Self::rel_below(source, below), e.file_type().is_dir())
-                });
-            for entry in walker {
-                let entry = entry.map_err(|e| self.context_error(e.to_string()))?;
-                let meta = entry
-                    .path()
-                    .symlink_metadata()
-                    .map_err(|e| self.context_error(format!("{}: {e}", entry.path().display())))?;
-                let rel = entry
-                    .path()
-                    .strip_prefix(&source.path)
-                    .unwrap_or(Path::new(""));
-                let ft = meta.file_type();
-                let body = if ft.is_symlink() {
-                    format!("l:{}", fs_err::read_link(entry.path())?.display())
-                } else if ft.is_dir() {
-                    "d".to_string()
-                } else if ft.is_file() {
-                    format!(
-                        "f:{}",
-                        self.file_digest(entry.path(), &meta, index, &mut fresh)?
-                    )
-                } else {
-                    // fifos, sockets, devices are not copied
-                    continue;
-                };
-                hasher.update(
-                    format!(
-                        "{}\0{:o}\0{body}\n",
-                        rel.display(),
-                        meta.permissions().mode() & 0o7777
-                    )
-                    .as_bytes(),
-                );
+            let stat: Stat = rustix::fs::lstat(&source.path)
+                .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?
+                .into();
+            digest.source = Some(source);
+            let body = digest.body(&stat, b"", &|| fs_err::read_link(&source.path), &|| {
+                Ok(fs_err::File::open(&source.path)?.into())
+            })?;
+            if let Some(body) = body {
+                digest.add(b"", &stat, &body);
+            }
+            if stat.is_dir() {
+                let top = open_dir_at(rustix::fs::CWD, source.path.as_os_str().as_bytes())
+                    .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?;
+                walk(top, &source.path, &mut digest)?;
             }
         }
-        index.put_stat_digests(&fresh)?;
-        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+        index.put_stat_digests(&digest.fresh)?;
+        Ok(format!("sha256:{}", hex::encode(digest.hasher.finalize())))
+    }
+}
+
+/// The walk that hashes COPY sources: every entry the ignore rules keep, depth first, each
+/// directory's entries sorted by name.
+struct ContentDigest<'a> {
+    context: &'a BuildContext,
+    index: &'a Index,
+    /// The source being walked.
+    source: Option<&'a Source>,
+    hasher: Sha256,
+    /// File digests computed now, for the stat cache.
+    fresh: Vec<(String, String, String)>,
+}
+
+/// One entry of a source directory.
+struct HashEntry {
+    name: Vec<u8>,
+    stat: Stat,
+}
+
+impl ContentDigest<'_> {
+    /// Hashes the entry at `rel` (below the source) of type and mode `stat`.
+    fn add(&mut self, rel: &[u8], stat: &Stat, body: &str) {
+        self.hasher.update(rel);
+        self.hasher
+            .update(format!("\0{:o}\0{body}\n", stat.permissions()).as_bytes());
+    }
+
+    /// What is hashed of an entry besides its path and mode; `None` for what COPY skips
+    /// (fifos, sockets, devices).
+    fn body(
+        &mut self,
+        stat: &Stat,
+        rel: &[u8],
+        link: &dyn Fn() -> std::io::Result<PathBuf>,
+        open: &dyn Fn() -> std::io::Result<std::fs::File>,
+    ) -> Result<Option<String>> {
+        Ok(match stat.file_type() {
+            FileType::Symlink => Some(format!("l:{}", link()?.display())),
+            FileType::Directory => Some("d".to_string()),
+            FileType::RegularFile => Some(format!("f:{}", self.file_digest(rel, stat, open)?)),
+            _ => None,
+        })
     }
 
     fn file_digest(
-        &self,
-        path: &Path,
-        meta: &std::fs::Metadata,
-        index: &Index,
-        fresh: &mut Vec<(String, String, String)>,
+        &mut self,
+        rel: &[u8],
+        stat: &Stat,
+        open: &dyn Fn() -> std::io::Result<std::fs::File>,
     ) -> Result<String> {
-        let key = path.to_string_lossy().into_owned();
-        let stat = format!(
+        let source = self
+            .source
+            .map(|s| s.path.as_path())
+            .unwrap_or(Path::new(""));
+        let key = if rel.is_empty() {
+            source.to_string_lossy().into_owned()
+        } else {
+            source
+                .join(OsStr::from_bytes(rel))
+                .to_string_lossy()
+                .into_owned()
+        };
+        let stat_key = format!(
             "{}:{}:{}:{}.{}:{}.{}:{:o}",
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-            meta.ctime(),
-            meta.ctime_nsec(),
-            meta.mode()
+            stat.dev,
+            stat.ino,
+            stat.size,
+            stat.mtime.0,
+            stat.mtime.1,
+            stat.ctime.0,
+            stat.ctime.1,
+            stat.mode
         );
-        if let Some(digest) = index.stat_digest(&key, &stat)? {
+        if let Some(digest) = self.index.stat_digest(&key, &stat_key)? {
             return Ok(digest);
         }
-        let mut file = fs_err::File::open(path)?;
+        let mut file =
+            open().map_err(|e| self.context.context_error(format!("open `{key}`: {e}")))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = file.read(&mut buf)?;
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| self.context.context_error(format!("read `{key}`: {e}")))?;
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
         }
         let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
-        fresh.push((key, stat, digest.clone()));
+        self.fresh.push((key, stat_key, digest.clone()));
         Ok(digest)
     }
+}
+
+impl Visitor for ContentDigest<'_> {
+    type Item = HashEntry;
+    type Error = SolveError;
+
+    fn name<'b>(&self, entry: &'b HashEntry) -> &'b [u8] {
+        &entry.name
+    }
+
+    /// The entries of `dir` the ignore rules keep, sorted by name.
+    fn list(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
+        entries: Vec<DirEntry>,
+    ) -> Result<Vec<HashEntry>> {
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let below = join_below(rel, &entry.name);
+            let stat = stat_at(dir, &entry.name).map_err(|e| {
+                self.context
+                    .context_error(format!("{}: {e}", String::from_utf8_lossy(&below)))
+            })?;
+            let excluded = self.source.is_some_and(|source| {
+                self.context.is_excluded_below(
+                    source,
+                    Path::new(OsStr::from_bytes(&below)),
+                    stat.is_dir(),
+                )
+            });
+            if !excluded {
+                kept.push(HashEntry {
+                    name: entry.name,
+                    stat,
+                });
+            }
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(kept)
+    }
+
+    fn visit(&mut self, dir: BorrowedFd<'_>, rel: &[u8], entry: &HashEntry) -> Result<bool> {
+        let below = join_below(rel, &entry.name);
+        let link = || {
+            let target = rustix::fs::readlinkat(dir, entry.name.as_slice(), Vec::new())?;
+            Ok(PathBuf::from(OsStr::from_bytes(target.as_bytes())))
+        };
+        let open = || open_file_at(dir, &entry.name);
+        if let Some(body) = self.body(&entry.stat, &below, &link, &open)? {
+            self.add(&below, &entry.stat, &body);
+        }
+        Ok(entry.stat.is_dir())
+    }
+}
+
+/// `rel/name`, or `name` below the top.
+fn join_below(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut below = Vec::with_capacity(rel.len() + name.len() + 1);
+    below.extend_from_slice(rel);
+    if !below.is_empty() {
+        below.push(b'/');
+    }
+    below.extend_from_slice(name);
+    below
 }
 
 /// `prefix/name`, or `name` when the prefix is empty.
@@ -335,6 +438,7 @@ fn class_matches(class: &[char], c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn dockerignore_filters_sources_and_digests() {
@@ -440,5 +544,46 @@ mod tests {
         // COPY copies the link itself, so what it points at is not part of the digest.
         std::fs::write(outside.path().join("secret"), b"two").unwrap();
         assert_eq!(ctx.digest(&src, &index).unwrap(), before);
+    }
+
+    #[test]
+    fn deep_tree_context_hash_does_not_overflow()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        use rustix::fs::{Mode, OFlags};
+        // In memory: removing a deep chain on ext4 takes the kernel O(depth²).
+        let dir = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir())?;
+        let db = tempfile::tempdir()?;
+        // 10,000 nested `d`, made fd-relative (the path is far beyond PATH_MAX), and a file.
+        let mut level = open_dir_at(rustix::fs::CWD, dir.path().as_os_str().as_bytes())?;
+        for _ in 0..10_000 {
+            rustix::fs::mkdirat(&level, "d", Mode::from_raw_mode(0o755))?;
+            level = open_dir_at(std::os::fd::AsFd::as_fd(&level), b"d")?;
+        }
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC;
+        let leaf = rustix::fs::openat(&level, "f", flags, Mode::from_raw_mode(0o644))?;
+        let hash = || -> std::result::Result<_, Box<dyn std::error::Error>> {
+            std::thread::scope(|scope| {
+                let thread = std::thread::Builder::new()
+                    .stack_size(256 * 1024)
+                    .spawn_scoped(scope, || {
+                        let index = Index::open(&db.path().join("i.db"))?;
+                        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile"))?;
+                        let sources = ctx.resolve(&[".".into()])?;
+                        ctx.digest(&sources, &index)
+                    })?;
+                thread
+                    .join()
+                    .map_err(|_| "the hashing thread panicked".into())
+            })
+        };
+        let before: String = hash()?.map_err(|e| e.to_string())?;
+        rustix::io::write(&leaf, b"changed")?;
+        assert_ne!(
+            hash()?.map_err(|e| e.to_string())?,
+            before,
+            "the leaf counts"
+        );
+        kiln_cache::tree::remove_tree(&dir.path().join("d"))?;
+        Ok(())
     }
 }

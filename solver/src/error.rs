@@ -55,6 +55,9 @@ pub enum SolveError {
     /// An I/O error outside any step.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Walking a tree (a COPY source) failed.
+    #[error(transparent)]
+    Walk(#[from] kiln_cache::tree::WalkError),
 }
 
 impl SolveError {

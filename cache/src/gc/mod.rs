@@ -113,7 +113,7 @@ pub fn prune(root: &Path, options: &PruneOptions) -> Result<PruneReport> {
             continue;
         }
         let path = snapshots_dir.join(name);
-        report.reclaimed += sweep::remove_tree(&path)?;
+        report.reclaimed += crate::tree::remove_tree(&path)?;
         report.snapshots += 1;
         if !row.is_some_and(|r| r.committed) {
             report.leftovers.push(path);

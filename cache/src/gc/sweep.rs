@@ -15,6 +15,7 @@
 
 use crate::error::Result;
 use crate::root::StateRoot;
+use crate::tree::remove_tree;
 use fs_err as fs;
 use std::path::{Path, PathBuf};
 
@@ -49,39 +50,6 @@ pub(crate) fn entry_names(dir: &Path) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
-}
-
-/// Removes a file or a whole tree without following symlinks or crossing into
-/// another filesystem (a mount point inside makes it fail rather than empty the
-/// mount); returns the bytes of the regular files removed. A missing path is 0.
-pub(crate) fn remove_tree(path: &Path) -> Result<u64> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e.into()),
-    };
-    if !meta.is_dir() {
-        fs::remove_file(path)?;
-        return Ok(if meta.is_file() { meta.len() } else { 0 });
-    }
-    let mut bytes = 0;
-    let walk = walkdir::WalkDir::new(path)
-        .same_file_system(true)
-        .contents_first(true);
-    for entry in walk {
-        let entry = entry
-            .map_err(|e| std::io::Error::other(format!("walking `{}`: {e}", path.display())))?;
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            fs::remove_dir(entry.path())?;
-        } else {
-            if kind.is_file() {
-                bytes += fs::symlink_metadata(entry.path())?.len();
-            }
-            fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(bytes)
 }
 
 /// Whether `name` looks like one of kiln's versioned folders (`snapshots-v0`,
@@ -151,25 +119,5 @@ mod tests {
         ] {
             assert!(!is_versioned_name(name), "{name}");
         }
-    }
-
-    #[test]
-    fn remove_tree_counts_bytes_and_keeps_symlink_targets() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside");
-        std::fs::write(&outside, b"keep me").unwrap();
-        let tree = dir.path().join("tree");
-        std::fs::create_dir_all(tree.join("a/b")).unwrap();
-        std::fs::write(tree.join("a/b/f"), b"12345").unwrap();
-        std::os::unix::fs::symlink(&outside, tree.join("a/link")).unwrap();
-        std::os::unix::fs::symlink(dir.path(), tree.join("dirlink")).unwrap();
-        assert_eq!(remove_tree(&tree).unwrap(), 5);
-        assert!(!tree.exists());
-        assert_eq!(std::fs::read(&outside).unwrap(), b"keep me");
-        assert_eq!(
-            remove_tree(&tree).unwrap(),
-            0,
-            "a missing path is nothing to do"
-        );
     }
 }

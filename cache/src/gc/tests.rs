@@ -264,3 +264,37 @@ fn du_splits_shared_private_and_reclaimable() {
         (30, 30, 30, 60)
     );
 }
+
+#[test]
+fn deep_tree_gc_prune_does_not_overflow() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    use crate::tree::testing::{DEEP, make_chain, on_small_stack};
+    let f = Fixture::new();
+    let root = f.dir.path().to_path_buf();
+    let (committed, killed) = on_small_stack(move || {
+        let store = Store::open(&root, LockMode::Shared)?;
+        let active = store.prepare(None)?;
+        make_chain(&active.fs_dir(), DEEP, b"leaf")?;
+        let id = active.id().to_string();
+        let record = CacheRecord {
+            key: "deep".into(),
+            snapshot: id.clone(),
+            description: "RUN deep".into(),
+            created: 1,
+            last_used: 1,
+        };
+        let row = store.commit_step(active, &record, OnConflict::KeepFirst)?;
+        assert_eq!((row.size, row.empty), (4, false));
+        // A build killed while its RUN had made a deep tree.
+        let killed = store.prepare(Some(&id))?;
+        make_chain(&killed.fs_dir(), DEEP, b"")?;
+        let killed_id = killed.id().to_string();
+        drop(store);
+        let report = prune(&root, &PruneOptions::default())?;
+        assert_eq!(removed_keys(&report), ["deep"]);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((id, killed_id))
+    })
+    .map_err(|e| e.to_string())?;
+    assert!(!f.snapshot_dir(&committed).exists());
+    assert!(!f.snapshot_dir(&killed).exists());
+    Ok(())
+}

@@ -1,18 +1,22 @@
 //! [`apply_layer`]: an OCI layer tar stream unpacked into an empty snapshot directory.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
 use tar::{Entry, EntryType};
 
+use super::parents::Parents;
 use super::whiteout::{EntryName, OVL_OPAQUE, OVL_PREFIX, WH_PREFIX, classify};
 use super::{LayerError, LayerStats, lossy};
 use crate::rootfs::RootDir;
 use crate::rootfs::ops::{self, Existing};
 use crate::rootfs::resolve;
+use crate::tree::{DirEntry, Visitor, open_dir_at, stat, walk};
 
 /// Size of the buffers the stream is read through and file contents written from.
 const BUF: usize = 256 * 1024;
@@ -40,11 +44,19 @@ pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerE
         bytes: 0,
     };
     let mut buffered = BufReader::with_capacity(BUF, &mut counted);
+    let parents = Parents::new(&root).map_err(|source| LayerError::Apply {
+        op: "open",
+        path: "/".into(),
+        source,
+    })?;
     let mut applier = Applier {
-        root: &root,
-        dirs: Vec::new(),
-        entries: 0,
-        buf: vec![0; BUF],
+        parents,
+        out: Output {
+            root: &root,
+            dirs: HashMap::new(),
+            entries: 0,
+            buf: vec![0; BUF],
+        },
     };
     {
         let mut archive = tar::Archive::new(&mut buffered);
@@ -56,9 +68,9 @@ pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerE
     }
     io::copy(&mut buffered, &mut io::sink()).map_err(read_err)?;
     drop(buffered);
-    applier.set_dir_times()?;
+    applier.out.set_dir_times(dest)?;
     Ok(LayerStats {
-        entries: applier.entries,
+        entries: applier.out.entries,
         bytes: counted.bytes,
     })
 }
@@ -86,9 +98,17 @@ struct Meta {
 }
 
 struct Applier<'a> {
+    /// The parent directories of the last entry.
+    parents: Parents,
+    out: Output<'a>,
+}
+
+/// What entries are written into.
+struct Output<'a> {
     root: &'a RootDir,
-    /// Directories created or merged, with their mtime, set once everything is written.
-    dirs: Vec<(Vec<u8>, (i64, i64))>,
+    /// Directories created or merged, by device and inode, with their mtime, set once
+    /// everything is written.
+    dirs: HashMap<(u64, u64), (i64, i64)>,
     entries: u64,
     buf: Vec<u8>,
 }
@@ -99,24 +119,32 @@ impl Applier<'_> {
         if kind.is_pax_global_extensions() {
             return Ok(());
         }
-        self.entries += 1;
+        self.out.entries += 1;
         let raw = entry.path_bytes().into_owned();
         let display = lossy(&raw);
         let comps = clean_path(&raw)?;
         let meta = read_meta(entry, &display)?;
         let ctx = |op: &'static str| {
-            let path = display.clone();
-            move |source: io::Error| LayerError::Apply { op, path, source }
+            let path = &display;
+            move |source: io::Error| LayerError::Apply {
+                op,
+                path: path.clone(),
+                source,
+            }
         };
         let Some((&name, parents)) = comps.split_last() else {
             if !kind.is_dir() {
                 return Err(unsafe_path(&raw, "a non-directory entry for the root"));
             }
-            let fd =
-                resolve::open_in_root(self.root.as_fd(), b".", OFlags::RDONLY | OFlags::DIRECTORY)
-                    .map_err(ctx("open"))?;
-            set_fd_meta(&File::from(fd), &meta, false).map_err(ctx("set metadata of"))?;
-            self.dirs.push((Vec::new(), meta.mtime));
+            let fd = resolve::open_in_root(
+                self.out.root.as_fd(),
+                b".",
+                OFlags::RDONLY | OFlags::DIRECTORY,
+            )
+            .map_err(ctx("open"))?;
+            self.out
+                .record_dir(fd, &meta)
+                .map_err(ctx("set metadata of"))?;
             return Ok(());
         };
         if parents.iter().any(|c| c.starts_with(WH_PREFIX)) {
@@ -125,59 +153,102 @@ impl Applier<'_> {
                 "a whiteout name in the middle of the path",
             ));
         }
-        let parent_path = resolve::join(parents);
-        let parent = resolve::mkdir_all(self.root.as_fd(), &parent_path, 0o755, Some((0, 0)))
-            .map_err(ctx("create parent directories of"))?;
-        let dir = parent.as_fd();
+        let slow;
+        let dir = match self.parents.enter(parents) {
+            Ok(dir) => dir,
+            // A symlink or a file on the way: resolve in-root from the root, as `mkdir -p`.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+                let path = resolve::join(parents);
+                slow = resolve::mkdir_all(self.out.root.as_fd(), &path, 0o755, Some((0, 0)))
+                    .map_err(ctx("create parent directories of"))?;
+                slow.as_fd()
+            }
+            Err(e) => return Err(ctx("create parent directories of")(e)),
+        };
+        let removed = self.out.write(entry, dir, name, &comps, &meta, &display)?;
+        if removed {
+            self.parents
+                .reset(self.out.root)
+                .map_err(ctx("open the root after"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Output<'_> {
+    /// Writes `entry` as `name` in `dir` (`comps` is its whole path); returns whether something
+    /// that was there was removed.
+    fn write(
+        &mut self,
+        entry: &mut Entry<'_, impl Read>,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        comps: &[&[u8]],
+        meta: &Meta,
+        display: &str,
+    ) -> Result<bool, LayerError> {
+        let kind = entry.header().entry_type();
+        let raw = entry.path_bytes().into_owned();
+        let ctx = |op: &'static str| {
+            move |source: io::Error| LayerError::Apply {
+                op,
+                path: display.to_owned(),
+                source,
+            }
+        };
+        let removed = |e: Existing| e == Existing::Removed;
         match classify(name) {
-            EntryName::Meta => return Ok(()),
+            EntryName::Meta => return Ok(false),
             EntryName::Opaque => {
                 let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
                 let fd = rustix::fs::openat(dir, ".", flags, Mode::empty())
                     .map_err(|e| ctx("open")(e.into()))?;
                 rustix::fs::fsetxattr(&fd, OVL_OPAQUE, b"y", XattrFlags::empty())
                     .map_err(|e| ctx("mark opaque")(e.into()))?;
-                return Ok(());
+                return Ok(false);
             }
             EntryName::Whiteout(target) => {
                 if target.is_empty() || target == b"." || target == b".." {
                     return Err(unsafe_path(&raw, "a whiteout of no name"));
                 }
-                ops::remove_existing(dir, target, false).map_err(ctx("replace"))?;
+                let existing = ops::remove_existing(dir, target, false).map_err(ctx("replace"))?;
                 let dev = rustix::fs::makedev(0, 0);
                 rustix::fs::mknodat(dir, target, FileType::CharacterDevice, Mode::empty(), dev)
                     .map_err(|e| ctx("create whiteout for")(e.into()))?;
-                return Ok(());
+                return Ok(removed(existing));
             }
             EntryName::Plain => {}
         }
-        match kind {
+        let existing = match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                let existing = ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
                 let mut file = ops::create_file(dir, name).map_err(ctx("create"))?;
                 copy_data(entry, &mut file, &mut self.buf).map_err(ctx("write"))?;
-                set_fd_meta(&file, &meta, true).map_err(ctx("set metadata of"))?;
+                set_fd_meta(&file, meta, true).map_err(ctx("set metadata of"))?;
+                existing
             }
             EntryType::Directory => {
-                if ops::remove_existing(dir, name, true).map_err(ctx("replace"))? != Existing::Dir {
+                let existing = ops::remove_existing(dir, name, true).map_err(ctx("replace"))?;
+                if existing != Existing::Dir {
                     rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
                         .map_err(|e| ctx("create directory")(e.into()))?;
                 }
-                let fd = ops::open_subdir_rdonly(dir, name).map_err(ctx("open"))?;
-                set_fd_meta(&File::from(fd), &meta, false).map_err(ctx("set metadata of"))?;
-                self.dirs.push((resolve::join(&comps), meta.mtime));
+                let fd = open_dir_at(dir, name).map_err(ctx("open"))?;
+                self.record_dir(fd, meta).map_err(ctx("set metadata of"))?;
+                existing
             }
             EntryType::Symlink => {
                 let target = link_name(entry, &raw)?;
-                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                let existing = ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
                 rustix::fs::symlinkat(target.as_slice(), dir, name)
                     .map_err(|e| ctx("create symlink")(e.into()))?;
-                set_at_meta(dir, name, &meta, false).map_err(ctx("set metadata of"))?;
+                set_at_meta(dir, name, meta, false).map_err(ctx("set metadata of"))?;
+                existing
             }
             EntryType::Link => {
                 let target = link_name(entry, &raw)?;
                 let refused = |reason| LayerError::HardLink {
-                    path: display.clone(),
+                    path: display.to_string(),
                     target: lossy(&target),
                     reason,
                 };
@@ -187,7 +258,7 @@ impl Applier<'_> {
                     return Err(unsafe_path(&target, "a hard link to the root"));
                 };
                 if tcomps == comps {
-                    return Ok(());
+                    return Ok(false);
                 }
                 // Targets are looked up inside the root only: a missing one may be a host path.
                 let missing = |op| {
@@ -198,11 +269,12 @@ impl Applier<'_> {
                         _ => ctx(op)(e),
                     }
                 };
-                let tdir = resolve::open_dir(self.root.as_fd(), &resolve::join(tparents))
+                let tdir = open_parent(self.root, tparents)
                     .map_err(missing("find hard link target of"))?;
-                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                let existing = ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
                 rustix::fs::linkat(&tdir, tname, dir, name, AtFlags::empty())
                     .map_err(|e| missing("create hard link")(e.into()))?;
+                existing
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let (ft, dev) = match kind {
@@ -219,54 +291,136 @@ impl Applier<'_> {
                         (ft, rustix::fs::makedev(major, minor))
                     }
                 };
-                ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
+                let existing = ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
                 rustix::fs::mknodat(dir, name, ft, Mode::empty(), dev)
                     .map_err(|e| ctx("create device node")(e.into()))?;
-                set_at_meta(dir, name, &meta, true).map_err(ctx("set metadata of"))?;
+                set_at_meta(dir, name, meta, true).map_err(ctx("set metadata of"))?;
+                existing
             }
             other => {
                 return Err(LayerError::Unsupported {
-                    path: display,
+                    path: display.to_owned(),
                     reason: format!("tar entry type {:?}", other.as_byte() as char),
                 });
             }
-        }
+        };
+        Ok(removed(existing))
+    }
+
+    /// Sets the metadata of the directory `fd` (its times wait for [`Output::set_dir_times`]).
+    fn record_dir(&mut self, fd: OwnedFd, meta: &Meta) -> io::Result<()> {
+        let file = File::from(fd);
+        set_fd_meta(&file, meta, false)?;
+        let st = stat::fstat(file.as_fd())?;
+        self.dirs.insert((st.dev, st.ino), meta.mtime);
         Ok(())
     }
 
-    /// Sets directory mtimes last, since creating their children changed them.
-    fn set_dir_times(&self) -> Result<(), LayerError> {
-        for (path, (secs, nsec)) in &self.dirs {
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW;
-            let fd: OwnedFd = match resolve::open_in_root(self.root.as_fd(), path, flags) {
-                Ok(fd) => fd,
-                // Replaced by a later entry: nothing to date.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
-                    ) =>
-                {
-                    continue;
-                }
-                Err(source) => {
-                    return Err(LayerError::Apply {
-                        op: "open",
-                        path: lossy(path),
-                        source,
-                    });
-                }
-            };
-            rustix::fs::futimens(&fd, &ops::timestamps(*secs, *nsec)).map_err(|e| {
-                LayerError::Apply {
-                    op: "set times of",
-                    path: lossy(path),
-                    source: e.into(),
-                }
-            })?;
+    /// Sets directory mtimes last, since creating their children changed them: one walk of the
+    /// tree finds the recorded directories by device and inode.
+    fn set_dir_times(&self, dest: &Path) -> Result<(), LayerError> {
+        let fail = |op: &'static str| {
+            move |source: io::Error| LayerError::Apply {
+                op,
+                path: "/".into(),
+                source,
+            }
+        };
+        let top =
+            open_dir_at(rustix::fs::CWD, dest.as_os_str().as_bytes()).map_err(fail("open"))?;
+        let root = rustix::io::fcntl_dupfd_cloexec(&top, 0).map_err(|e| fail("open")(e.into()))?;
+        let root_id = stat::fstat(root.as_fd()).map_err(fail("stat"))?;
+        if self.dirs.keys().any(|id| *id != (root_id.dev, root_id.ino)) {
+            walk(top, dest, &mut DirTimes { out: self })?;
+        }
+        self.date(root.as_fd()).map_err(fail("set times of"))
+    }
+
+    /// Sets the recorded mtime of the directory `dir`, if it has one.
+    fn date(&self, dir: BorrowedFd<'_>) -> io::Result<()> {
+        let st = stat::fstat(dir)?;
+        if let Some((secs, nsec)) = self.dirs.get(&(st.dev, st.ino)) {
+            rustix::fs::futimens(dir, &ops::timestamps(*secs, *nsec))?;
         }
         Ok(())
     }
+}
+
+/// The walk that dates the directories an apply recorded.
+struct DirTimes<'a, 'b> {
+    out: &'a Output<'b>,
+}
+
+impl Visitor for DirTimes<'_, '_> {
+    type Item = DirEntry;
+    type Error = LayerError;
+
+    fn name<'a>(&self, entry: &'a DirEntry) -> &'a [u8] {
+        &entry.name
+    }
+
+    fn list(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
+        entries: Vec<DirEntry>,
+    ) -> Result<Vec<DirEntry>, LayerError> {
+        let mut dirs = Vec::new();
+        for entry in entries {
+            let kind = entry
+                .file_type(dir)
+                .map_err(|e| apply_err("stat", rel, &entry.name, e))?;
+            if kind == FileType::Directory {
+                dirs.push(entry);
+            }
+        }
+        Ok(dirs)
+    }
+
+    fn visit(&mut self, _: BorrowedFd<'_>, _: &[u8], _: &DirEntry) -> Result<bool, LayerError> {
+        Ok(true)
+    }
+
+    fn leave(
+        &mut self,
+        _parent: BorrowedFd<'_>,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
+        _entry: DirEntry,
+    ) -> Result<(), LayerError> {
+        self.out
+            .date(dir)
+            .map_err(|e| apply_err("set times of", rel, b"", e))?;
+        Ok(())
+    }
+}
+
+/// An apply error about the entry `name` of the directory `rel`.
+fn apply_err(op: &'static str, rel: &[u8], name: &[u8], source: io::Error) -> LayerError {
+    let mut path = rel.to_vec();
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(name);
+    }
+    LayerError::Apply {
+        op,
+        path: lossy(&path),
+        source,
+    }
+}
+
+/// The directory `names` below the root, resolved in-root; paths longer than `PATH_MAX` are
+/// walked one plain name at a time (no symlink followed, so still inside the root).
+fn open_parent(root: &RootDir, names: &[&[u8]]) -> io::Result<OwnedFd> {
+    match resolve::open_dir(root.as_fd(), &resolve::join(names)) {
+        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {}
+        other => return other,
+    }
+    let mut dir = rustix::io::fcntl_dupfd_cloexec(root.as_fd(), 0)?;
+    for name in names {
+        dir = open_dir_at(dir.as_fd(), name)?;
+    }
+    Ok(dir)
 }
 
 /// Path components of an entry: leading `/`, `.` and empty components dropped, `..` refused.

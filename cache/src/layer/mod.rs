@@ -20,6 +20,7 @@
 mod apply;
 mod gzip;
 mod header;
+mod parents;
 mod whiteout;
 mod write;
 
@@ -143,6 +144,16 @@ pub enum LayerError {
     /// Opening the destination root failed.
     #[error(transparent)]
     Rootfs(#[from] RootfsError),
+}
+
+impl From<crate::tree::WalkError> for LayerError {
+    fn from(e: crate::tree::WalkError) -> Self {
+        LayerError::Walk {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 pub(crate) fn lossy(path: &[u8]) -> String {

@@ -1,7 +1,8 @@
 //! The whiteout vocabularies of overlayfs and of OCI layers.
 
-use std::fs::Metadata;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use rustix::fs::FileType;
+
+use crate::tree::Stat;
 
 /// Prefix of an OCI whiteout entry: `.wh.<name>` deletes `<name>` of the lower layers.
 pub(crate) const WH_PREFIX: &[u8] = b".wh.";
@@ -20,8 +21,8 @@ pub(crate) const OVL_UNSUPPORTED: [&[u8]; 2] =
     [b"trusted.overlay.redirect", b"trusted.overlay.metacopy"];
 
 /// Whether an upper-dir entry is an overlay whiteout: a character device 0:0.
-pub(crate) fn is_overlay_whiteout(meta: &Metadata) -> bool {
-    meta.file_type().is_char_device() && meta.rdev() == 0
+pub(crate) fn is_overlay_whiteout(stat: &Stat) -> bool {
+    stat.file_type() == FileType::CharacterDevice && stat.rdev == 0
 }
 
 /// What a final path component of a layer entry means.

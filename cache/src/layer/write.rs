@@ -1,19 +1,20 @@
 //! [`write_layer`]: an overlay upper directory as an OCI layer tar stream.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
-use std::fs::{self, Metadata};
 use std::io::{self, Read, Write};
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rustix::fs::FileType;
 use tar::EntryType;
 
 use super::header::{EntryHeader, Xattrs, write_header, write_padding, write_trailer};
 use super::whiteout::is_overlay_whiteout;
 use super::whiteout::{OVL_OPAQUE, OVL_PREFIX, OVL_UNSUPPORTED, WH_OPAQUE, WH_PREFIX};
 use super::{LayerError, LayerOptions, LayerStats, lossy};
+use crate::rootfs::ops::fd_path;
+use crate::tree::{DirEntry, Stat, Visitor, entry_path, open_dir_at, open_file_at, stat_at, walk};
 
 /// Size of the buffer file contents are streamed through.
 const COPY_BUF: usize = 256 * 1024;
@@ -40,7 +41,10 @@ pub fn write_layer(
     out: &mut dyn Write,
     opts: &LayerOptions,
 ) -> Result<LayerStats, LayerError> {
+    let top = open_dir_at(rustix::fs::CWD, upper.as_os_str().as_bytes())
+        .map_err(|e| walk_err("open", upper, e))?;
     let mut w = LayerWriter {
+        upper,
         out,
         epoch: opts.source_date_epoch,
         links: HashMap::new(),
@@ -49,13 +53,14 @@ pub fn write_layer(
         names: vec![0; XATTR_MAX],
         value: vec![0; XATTR_MAX],
     };
-    w.walk(upper, &[])?;
+    walk(top, upper, &mut w)?;
     let n = write_trailer(w.out).map_err(|e| stream_err(b"", e))?;
     w.stats.bytes += n;
     Ok(w.stats)
 }
 
 struct LayerWriter<'a> {
+    upper: &'a Path,
     out: &'a mut dyn Write,
     epoch: Option<i64>,
     /// (dev, ino) of multiply-linked inodes already written → their archive path.
@@ -69,66 +74,75 @@ struct LayerWriter<'a> {
 /// One directory entry, by its name in the archive.
 struct Child {
     tar_name: Vec<u8>,
-    fs_name: OsString,
-    meta: Metadata,
+    fs_name: Vec<u8>,
+    stat: Stat,
     whiteout: bool,
 }
 
-impl LayerWriter<'_> {
-    /// Writes the entries of host directory `dir`, whose archive path is `prefix` (empty or ending in `/`).
-    fn walk(&mut self, dir: &Path, prefix: &[u8]) -> Result<(), LayerError> {
-        let mut children = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| walk_err("read directory", dir, e))? {
-            let entry = entry.map_err(|e| walk_err("read directory", dir, e))?;
-            let fs_name = entry.file_name();
-            let path = dir.join(&fs_name);
-            let meta = fs::symlink_metadata(&path).map_err(|e| walk_err("stat", &path, e))?;
-            let whiteout = is_overlay_whiteout(&meta);
+impl Visitor for LayerWriter<'_> {
+    type Item = Child;
+    type Error = LayerError;
+
+    fn name<'a>(&self, child: &'a Child) -> &'a [u8] {
+        &child.fs_name
+    }
+
+    /// The entries of `dir`, sorted by their name in the archive.
+    fn list(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
+        entries: Vec<DirEntry>,
+    ) -> Result<Vec<Child>, LayerError> {
+        let mut children = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let stat = stat_at(dir, &entry.name)
+                .map_err(|e| walk_err("stat", &entry_path(self.upper, rel, &entry.name), e))?;
+            let whiteout = is_overlay_whiteout(&stat);
             let mut tar_name = if whiteout {
                 WH_PREFIX.to_vec()
             } else {
                 Vec::new()
             };
-            tar_name.extend_from_slice(fs_name.as_bytes());
+            tar_name.extend_from_slice(&entry.name);
             children.push(Child {
                 tar_name,
-                fs_name,
-                meta,
+                fs_name: entry.name,
+                stat,
                 whiteout,
             });
         }
         children.sort_by(|a, b| a.tar_name.cmp(&b.tar_name));
-        for child in children {
-            let mut path = prefix.to_vec();
-            path.extend_from_slice(&child.tar_name);
-            let host = dir.join(&child.fs_name);
-            self.write_child(&host, path, &child)?;
-        }
-        Ok(())
+        Ok(children)
     }
 
-    fn write_child(
+    /// Writes the entry `child` of `dir`, whose archive path is `rel`.
+    fn visit(
         &mut self,
-        host: &Path,
-        mut path: Vec<u8>,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
         child: &Child,
-    ) -> Result<(), LayerError> {
-        let meta = &child.meta;
-        let mtime = self.mtime(meta);
+    ) -> Result<bool, LayerError> {
+        let mut path = Vec::with_capacity(rel.len() + child.tar_name.len() + 2);
+        path.extend_from_slice(rel);
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&child.tar_name);
+        let host = || entry_path(self.upper, rel, &child.fs_name);
+        let st = &child.stat;
+        let mtime = self.mtime(st);
         if child.whiteout {
-            return self.emit(&path, EntryType::Regular, 0, 0, 0, mtime, None, None, &[]);
+            self.emit(&path, EntryType::Regular, 0, 0, 0, mtime, None, None, &[])?;
+            return Ok(false);
         }
-        let ft = meta.file_type();
-        if ft.is_socket() {
-            return Ok(());
+        let ft = st.file_type();
+        if ft == FileType::Socket {
+            return Ok(false);
         }
-        let (xattrs, opaque) = self.xattrs(host)?;
-        let (mode, uid, gid) = (
-            meta.mode() & 0o7777,
-            u64::from(meta.uid()),
-            u64::from(meta.gid()),
-        );
-        if ft.is_dir() {
+        let (xattrs, opaque) = self.xattrs(dir, &child.fs_name, &host)?;
+        let (mode, uid, gid) = (st.permissions(), u64::from(st.uid), u64::from(st.gid));
+        if ft == FileType::Directory {
             path.push(b'/');
             self.emit(
                 &path,
@@ -142,55 +156,60 @@ impl LayerWriter<'_> {
                 &xattrs,
             )?;
             if opaque {
-                let mut marker = path.clone();
-                marker.extend_from_slice(WH_OPAQUE);
-                self.emit(&marker, EntryType::Regular, 0, 0, 0, mtime, None, None, &[])?;
+                path.extend_from_slice(WH_OPAQUE);
+                self.emit(&path, EntryType::Regular, 0, 0, 0, mtime, None, None, &[])?;
             }
-            return self.walk(host, &path);
+            return Ok(true);
         }
-        if meta.nlink() > 1 {
-            if let Some(target) = self.links.get(&(meta.dev(), meta.ino())) {
+        if st.nlink > 1 {
+            if let Some(target) = self.links.get(&(st.dev, st.ino)) {
                 let target = target.clone();
                 let (k, l) = (EntryType::Link, Some(target.as_slice()));
-                return self.emit(&path, k, mode, uid, gid, mtime, l, None, &[]);
+                self.emit(&path, k, mode, uid, gid, mtime, l, None, &[])?;
+                return Ok(false);
             }
-            self.links.insert((meta.dev(), meta.ino()), path.clone());
+            self.links.insert((st.dev, st.ino), path.clone());
         }
-        if ft.is_file() {
-            self.emit_file(host, &path, meta, mtime, &xattrs)
-        } else if ft.is_symlink() {
-            let target = fs::read_link(host).map_err(|e| walk_err("read link", host, e))?;
-            let l = Some(target.as_os_str().as_bytes());
-            self.emit(
-                &path,
-                EntryType::Symlink,
-                mode,
-                uid,
-                gid,
-                mtime,
-                l,
-                None,
-                &xattrs,
-            )
-        } else {
-            let kind = if ft.is_char_device() {
-                EntryType::Char
-            } else if ft.is_block_device() {
-                EntryType::Block
-            } else {
-                EntryType::Fifo
-            };
-            let rdev = meta.rdev();
-            let dev = (ft.is_char_device() || ft.is_block_device())
-                .then(|| (rustix::fs::major(rdev), rustix::fs::minor(rdev)));
-            self.emit(&path, kind, mode, uid, gid, mtime, None, dev, &xattrs)
+        match ft {
+            FileType::RegularFile => {
+                self.emit_file(dir, &child.fs_name, &host, &path, st, mtime, &xattrs)?;
+            }
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(dir, child.fs_name.as_slice(), Vec::new())
+                    .map_err(|e| walk_err("read link", &host(), e.into()))?;
+                let l = Some(target.as_bytes());
+                self.emit(
+                    &path,
+                    EntryType::Symlink,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                    l,
+                    None,
+                    &xattrs,
+                )?;
+            }
+            _ => {
+                let device = matches!(ft, FileType::CharacterDevice | FileType::BlockDevice);
+                let kind = match ft {
+                    FileType::CharacterDevice => EntryType::Char,
+                    FileType::BlockDevice => EntryType::Block,
+                    _ => EntryType::Fifo,
+                };
+                let dev = device.then(|| (rustix::fs::major(st.rdev), rustix::fs::minor(st.rdev)));
+                self.emit(&path, kind, mode, uid, gid, mtime, None, dev, &xattrs)?;
+            }
         }
+        Ok(false)
     }
+}
 
-    fn mtime(&self, meta: &Metadata) -> i64 {
+impl LayerWriter<'_> {
+    fn mtime(&self, stat: &Stat) -> i64 {
         match self.epoch {
-            Some(epoch) => meta.mtime().min(epoch),
-            None => meta.mtime(),
+            Some(epoch) => stat.mtime.0.min(epoch),
+            None => stat.mtime.0,
         }
     }
 
@@ -226,27 +245,30 @@ impl LayerWriter<'_> {
         Ok(())
     }
 
-    /// A regular file, its content streamed from the host file.
+    /// A regular file, its content streamed from the file `name` of `dir`.
+    #[allow(clippy::too_many_arguments)]
     fn emit_file(
         &mut self,
-        host: &Path,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        host: &dyn Fn() -> PathBuf,
         path: &[u8],
-        meta: &Metadata,
+        st: &Stat,
         mtime: i64,
         xattrs: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), LayerError> {
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(host)
-            .map_err(|e| walk_err("open", host, e))?;
-        let size = meta.len();
+        // An empty file has nothing to read: not opening it keeps huge folders of them cheap.
+        let mut file = match st.size {
+            0 => None,
+            _ => Some(open_file_at(dir, name).map_err(|e| walk_err("open", &host(), e))?),
+        };
+        let size = st.size;
         let h = EntryHeader {
             path,
             kind: EntryType::Regular,
-            mode: meta.mode() & 0o7777,
-            uid: u64::from(meta.uid()),
-            gid: u64::from(meta.gid()),
+            mode: st.permissions(),
+            uid: u64::from(st.uid),
+            gid: u64::from(st.gid),
             mtime,
             size,
             link: None,
@@ -259,14 +281,17 @@ impl LayerWriter<'_> {
             let want = usize::try_from(left)
                 .unwrap_or(usize::MAX)
                 .min(self.buf.len());
-            let got = file
-                .read(&mut self.buf[..want])
-                .map_err(|e| walk_err("read", host, e))?;
+            let got = match file.as_mut() {
+                Some(file) => file
+                    .read(&mut self.buf[..want])
+                    .map_err(|e| walk_err("read", &host(), e))?,
+                None => 0,
+            };
             if got == 0 {
                 // The header already promised `size` bytes: a shrinking file cannot be written.
                 let e =
                     io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being read");
-                return Err(walk_err("read", host, e));
+                return Err(walk_err("read", &host(), e));
             }
             self.out
                 .write_all(&self.buf[..got])
@@ -279,23 +304,30 @@ impl LayerWriter<'_> {
         Ok(())
     }
 
-    /// The xattrs to carry (sorted, `trusted.overlay.*` dropped) and whether the dir is opaque.
-    fn xattrs(&mut self, host: &Path) -> Result<(Xattrs, bool), LayerError> {
-        let len = match rustix::fs::llistxattr(host, &mut self.names[..]) {
+    /// The xattrs of the entry `name` of `dir` to carry (sorted, `trusted.overlay.*` dropped)
+    /// and whether it is an opaque directory.
+    fn xattrs(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        host: &dyn Fn() -> PathBuf,
+    ) -> Result<(Xattrs, bool), LayerError> {
+        let at = fd_path(dir, name);
+        let len = match rustix::fs::llistxattr(at.as_slice(), &mut self.names[..]) {
             Ok(len) => len,
             Err(rustix::io::Errno::OPNOTSUPP) => return Ok((Vec::new(), false)),
-            Err(e) => return Err(walk_err("list xattrs of", host, e.into())),
+            Err(e) => return Err(walk_err("list xattrs of", &host(), e.into())),
         };
         let mut out = Vec::new();
         let mut opaque = false;
         let names = self.names[..len].to_vec();
         for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-            let vlen = rustix::fs::lgetxattr(host, name, &mut self.value[..])
-                .map_err(|e| walk_err("read xattrs of", host, e.into()))?;
+            let vlen = rustix::fs::lgetxattr(at.as_slice(), name, &mut self.value[..])
+                .map_err(|e| walk_err("read xattrs of", &host(), e.into()))?;
             let value = &self.value[..vlen];
             if OVL_UNSUPPORTED.contains(&name) {
                 return Err(LayerError::Unsupported {
-                    path: host.display().to_string(),
+                    path: host().display().to_string(),
                     reason: format!(
                         "overlay xattr `{}`: mount snapshots with redirect_dir=off,metacopy=off",
                         lossy(name)

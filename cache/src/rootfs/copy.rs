@@ -1,18 +1,22 @@
-//! `COPY` of host files into a root: the host side is walked by path (it is the build context,
-//! never followed through symlinks), the root side only through fds (see [`super::resolve`]).
+//! `COPY` of host files into a root: the host side is walked fd-relative from the source (it is
+//! the build context, never followed through symlinks), the root side only through fds (see
+//! [`super::resolve`]), both without recursion, so trees of any depth copy.
 
-use std::fs::{self, Metadata};
+use std::ffi::OsStr;
+use std::fs;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use rustix::fs::Mode;
+use rustix::fs::{FileType, Mode, OFlags};
 
 use super::ops::{self, Existing};
 use super::resolve;
 use super::{RootDir, RootfsError};
+use crate::tree::{
+    DirEntry, DirStack, Stat, Visitor, entry_path, open_dir_at, open_file_at, stat_at, walk,
+};
 
 /// Options of [`RootDir::copy_in`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,10 +37,22 @@ pub struct CopyStats {
 }
 
 struct Copier<'a> {
+    /// The host source, for errors.
+    src: &'a Path,
+    /// The in-root destination path, for errors.
+    dest: &'a [u8],
+    /// The in-root directories matching the source directories being walked.
+    dirs: DirStack,
     owner: (u32, u32),
     chmod: Option<u32>,
     exclude: &'a dyn Fn(&Path, bool) -> bool,
     stats: CopyStats,
+}
+
+/// One entry of a source directory.
+struct SourceEntry {
+    name: Vec<u8>,
+    stat: Stat,
 }
 
 pub(super) fn copy_in(
@@ -47,18 +63,15 @@ pub(super) fn copy_in(
     exclude: &dyn Fn(&Path, bool) -> bool,
 ) -> Result<CopyStats, RootfsError> {
     let meta = fs::symlink_metadata(src).map_err(|e| source_err("stat", src, e))?;
-    let mut copier = Copier {
-        owner: opts.chown.unwrap_or((0, 0)),
-        chmod: opts.chmod,
-        exclude,
-        stats: CopyStats::default(),
-    };
     let dest_b = dest.as_bytes();
-    let owner = Some(copier.owner);
+    let owner = opts.chown.unwrap_or((0, 0));
     if meta.is_dir() {
-        let dir = resolve::mkdir_all(root.as_fd(), dest_b, 0o755, owner)
+        let dir = resolve::mkdir_all(root.as_fd(), dest_b, 0o755, Some(owner))
             .map_err(|e| RootfsError::in_root("create directory", dest, e))?;
-        copier.copy_dir_contents(src, dir.as_fd(), dest_b, Path::new(""))?;
+        let mut copier = Copier::new(src, dest_b, dir, opts, exclude)?;
+        let top = open_dir_at(rustix::fs::CWD, src.as_os_str().as_bytes())
+            .map_err(|e| source_err("open", src, e))?;
+        walk(top, src, &mut copier)?;
         return Ok(copier.stats);
     }
     let into_dir = dest_b.ends_with(b"/") || resolve::open_dir(root.as_fd(), dest_b).is_ok();
@@ -70,128 +83,206 @@ pub(super) fn copy_in(
     } else {
         resolve::split_parent(dest_b).map_err(|e| RootfsError::in_root("copy to", dest, e))?
     };
-    let dir = resolve::mkdir_all(root.as_fd(), &dir_path, 0o755, owner)
+    let dir = resolve::mkdir_all(root.as_fd(), &dir_path, 0o755, Some(owner))
         .map_err(|e| RootfsError::in_root("create directory", &dir_path, e))?;
-    let display = join_display(&dir_path, &name);
-    copier.copy_entry(src, &meta, dir.as_fd(), &name, &display, Path::new(""))?;
+    let (src_dir, src_name) = split_host(src)?;
+    let entry = SourceEntry {
+        stat: stat_at(src_dir.as_fd(), &src_name).map_err(|e| source_err("stat", src, e))?,
+        name: src_name,
+    };
+    let mut copier = Copier::new(src, &dir_path, dir, opts, exclude)?;
+    let src_path = || src.to_path_buf();
+    let display = || join_display(&dir_path, &name);
+    copier.copy_entry(src_dir.as_fd(), &entry, &name, &src_path, &display)?;
     Ok(copier.stats)
 }
 
-impl Copier<'_> {
-    /// Copies the entries of the host directory `src` into the in-root directory `dir`.
-    fn copy_dir_contents(
+/// The host directory holding `src` (opened following symlinks: the caller's path is trusted)
+/// and the name of `src` in it.
+fn split_host(src: &Path) -> Result<(OwnedFd, Vec<u8>), RootfsError> {
+    let name = src
+        .file_name()
+        .ok_or_else(|| source_err("copy", src, io::Error::from(io::ErrorKind::InvalidInput)))?;
+    let parent = match src.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = rustix::fs::open(parent, flags, Mode::empty())
+        .map_err(|e| source_err("open the directory of", src, e.into()))?;
+    Ok((dir, name.as_bytes().to_vec()))
+}
+
+impl Visitor for Copier<'_> {
+    type Item = SourceEntry;
+    type Error = RootfsError;
+
+    fn name<'b>(&self, entry: &'b SourceEntry) -> &'b [u8] {
+        &entry.name
+    }
+
+    /// The entries of a source directory the filter keeps, sorted by name.
+    fn list(
         &mut self,
-        src: &Path,
         dir: BorrowedFd<'_>,
-        display: &[u8],
-        rel: &Path,
-    ) -> Result<(), RootfsError> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(src).map_err(|e| source_err("read directory", src, e))? {
-            let entry = entry.map_err(|e| source_err("read directory", src, e))?;
-            names.push(entry.file_name());
-        }
-        names.sort();
-        for name in names {
-            let child_rel = rel.join(&name);
-            let child = src.join(&name);
-            let meta = fs::symlink_metadata(&child).map_err(|e| source_err("stat", &child, e))?;
-            if (self.exclude)(&child_rel, meta.is_dir()) {
-                continue;
+        rel: &[u8],
+        entries: Vec<DirEntry>,
+    ) -> Result<Vec<SourceEntry>, RootfsError> {
+        let mut kept = Vec::with_capacity(entries.len());
+        let mut below = rel.to_vec();
+        for entry in entries {
+            let stat = stat_at(dir, &entry.name)
+                .map_err(|e| source_err("stat", &entry_path(self.src, rel, &entry.name), e))?;
+            below.truncate(rel.len());
+            if !below.is_empty() {
+                below.push(b'/');
             }
-            let child_display = join_display(display, name.as_bytes());
-            self.copy_entry(
-                &child,
-                &meta,
-                dir,
-                name.as_bytes(),
-                &child_display,
-                &child_rel,
-            )?;
+            below.extend_from_slice(&entry.name);
+            if !(self.exclude)(Path::new(OsStr::from_bytes(&below)), stat.is_dir()) {
+                kept.push(SourceEntry {
+                    name: entry.name,
+                    stat,
+                });
+            }
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(kept)
+    }
+
+    fn visit(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        rel: &[u8],
+        entry: &SourceEntry,
+    ) -> Result<bool, RootfsError> {
+        let src_path = || entry_path(self.src, rel, &entry.name);
+        let display = || {
+            let dir = join_display(self.dest, rel);
+            join_display(&dir, &entry.name)
+        };
+        self.copy_entry(dir, entry, &entry.name, &src_path, &display)
+    }
+
+    /// Sets the metadata of a copied directory last, so that its mtime survives its children
+    /// being created.
+    fn leave(
+        &mut self,
+        _parent: BorrowedFd<'_>,
+        _dir: BorrowedFd<'_>,
+        rel: &[u8],
+        entry: SourceEntry,
+    ) -> Result<(), RootfsError> {
+        let io_err =
+            |e: io::Error| RootfsError::in_root("set metadata of", join_display(self.dest, rel), e);
+        if let Some(dir) = self.dirs.pop().map_err(io_err)? {
+            self.set_metadata(&fs::File::from(dir), &entry.stat)
+                .map_err(io_err)?;
         }
         Ok(())
     }
+}
 
-    /// Copies one host entry to `name` in the in-root directory `dir`.
+impl<'a> Copier<'a> {
+    fn new(
+        src: &'a Path,
+        dest: &'a [u8],
+        dest_dir: OwnedFd,
+        opts: &CopyOptions,
+        exclude: &'a dyn Fn(&Path, bool) -> bool,
+    ) -> Result<Self, RootfsError> {
+        let dirs =
+            DirStack::new(dest_dir).map_err(|e| RootfsError::in_root("open directory", dest, e))?;
+        Ok(Copier {
+            src,
+            dest,
+            dirs,
+            owner: opts.chown.unwrap_or((0, 0)),
+            chmod: opts.chmod,
+            exclude,
+            stats: CopyStats::default(),
+        })
+    }
+
+    /// Copies the source entry `entry` of the host directory `src_dir` to `name` in the current
+    /// in-root directory; a directory is created (or kept) and entered, and `true` returned.
     fn copy_entry(
         &mut self,
-        src: &Path,
-        meta: &Metadata,
-        dir: BorrowedFd<'_>,
+        src_dir: BorrowedFd<'_>,
+        entry: &SourceEntry,
         name: &[u8],
-        display: &[u8],
-        rel: &Path,
-    ) -> Result<(), RootfsError> {
-        let ft = meta.file_type();
-        let io_err = |op: &'static str| move |e: io::Error| RootfsError::in_root(op, display, e);
-        if ft.is_dir() {
-            let existing = ops::remove_existing(dir, name, true).map_err(io_err("replace"))?;
-            if existing != Existing::Dir {
-                rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
-                    .map_err(|e| io_err("create directory")(e.into()))?;
+        src_path: &dyn Fn() -> PathBuf,
+        display: &dyn Fn() -> Vec<u8>,
+    ) -> Result<bool, RootfsError> {
+        let io_err = |op: &'static str| move |e: io::Error| RootfsError::in_root(op, display(), e);
+        let dir = self.dirs.current();
+        match entry.stat.file_type() {
+            FileType::Directory => {
+                let existing = ops::remove_existing(dir, name, true).map_err(io_err("replace"))?;
+                if existing != Existing::Dir {
+                    rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
+                        .map_err(|e| io_err("create directory")(e.into()))?;
+                }
+                let sub = open_dir_at(dir, name).map_err(io_err("open directory"))?;
+                self.dirs.push(sub).map_err(io_err("open directory"))?;
+                return Ok(true);
             }
-            let sub = ops::open_subdir(dir, name).map_err(io_err("open directory"))?;
-            self.copy_dir_contents(src, sub.as_fd(), display, rel)?;
-            // Metadata last, so that the mtime survives the children being created.
-            let fd = ops::open_subdir_rdonly(dir, name).map_err(io_err("open directory"))?;
-            let file = fs::File::from(fd);
-            self.set_metadata(&file, meta)
-                .map_err(io_err("set metadata of"))?;
-        } else if ft.is_file() {
-            self.replace_non_dir(dir, name, display)?;
-            let mut from = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(src)
-                .map_err(|e| source_err("open", src, e))?;
-            let mut to = ops::create_file(dir, name).map_err(io_err("create"))?;
-            // File to file: std uses copy_file_range (reflinks where the filesystem can).
-            let n = io::copy(&mut from, &mut to).map_err(io_err("write"))?;
-            self.set_metadata(&to, meta)
-                .map_err(io_err("set metadata of"))?;
-            self.stats.files += 1;
-            self.stats.bytes += n;
-        } else if ft.is_symlink() {
-            self.replace_non_dir(dir, name, display)?;
-            let target = fs::read_link(src).map_err(|e| source_err("read link", src, e))?;
-            rustix::fs::symlinkat(target.as_os_str().as_bytes(), dir, name)
-                .map_err(|e| io_err("create symlink")(e.into()))?;
-            let (uid, gid) = self.owner;
-            resolve::chown_at(dir, name, uid, gid).map_err(io_err("chown"))?;
-            ops::set_times_at(dir, name, meta.mtime(), meta.mtime_nsec())
-                .map_err(io_err("set times of"))?;
-            self.stats.files += 1;
+            FileType::RegularFile => {
+                self.replace_non_dir(dir, name, display)?;
+                let mut from = open_file_at(src_dir, &entry.name)
+                    .map_err(|e| source_err("open", &src_path(), e))?;
+                let mut to = ops::create_file(dir, name).map_err(io_err("create"))?;
+                // File to file: std uses copy_file_range (reflinks where the filesystem can).
+                let n = io::copy(&mut from, &mut to).map_err(io_err("write"))?;
+                self.set_metadata(&to, &entry.stat)
+                    .map_err(io_err("set metadata of"))?;
+                self.stats.files += 1;
+                self.stats.bytes += n;
+            }
+            FileType::Symlink => {
+                self.replace_non_dir(dir, name, display)?;
+                let target = rustix::fs::readlinkat(src_dir, entry.name.as_slice(), Vec::new())
+                    .map_err(|e| source_err("read link", &src_path(), e.into()))?;
+                rustix::fs::symlinkat(target.as_bytes(), dir, name)
+                    .map_err(|e| io_err("create symlink")(e.into()))?;
+                let (uid, gid) = self.owner;
+                resolve::chown_at(dir, name, uid, gid).map_err(io_err("chown"))?;
+                let (secs, nsec) = entry.stat.mtime;
+                ops::set_times_at(dir, name, secs, nsec).map_err(io_err("set times of"))?;
+                self.stats.files += 1;
+            }
+            // Fifos, devices and sockets in a build context are skipped, as Docker does.
+            _ => {}
         }
-        // Fifos, devices and sockets in a build context are skipped, as Docker does.
-        Ok(())
+        Ok(false)
     }
 
     fn replace_non_dir(
         &self,
         dir: BorrowedFd<'_>,
         name: &[u8],
-        display: &[u8],
+        display: &dyn Fn() -> Vec<u8>,
     ) -> Result<(), RootfsError> {
         match ops::remove_existing(dir, name, true) {
             Ok(Existing::Dir) => Err(RootfsError::IsADirectory {
-                path: String::from_utf8_lossy(display).into_owned(),
+                path: String::from_utf8_lossy(&display()).into_owned(),
             }),
             Ok(_) => Ok(()),
-            Err(e) => Err(RootfsError::in_root("replace", display, e)),
+            Err(e) => Err(RootfsError::in_root("replace", display(), e)),
         }
     }
 
     /// Owner, mode (after chown, which clears set-id bits) and mtime of a created entry, via its fd.
-    fn set_metadata(&self, file: &fs::File, meta: &Metadata) -> io::Result<()> {
+    fn set_metadata(&self, file: &fs::File, stat: &Stat) -> io::Result<()> {
         let (uid, gid) = self.owner;
         rustix::fs::fchown(
             file,
             Some(rustix::fs::Uid::from_raw(uid)),
             Some(rustix::fs::Gid::from_raw(gid)),
         )?;
-        let mode = self.chmod.unwrap_or(meta.mode()) & 0o7777;
+        let mode = self.chmod.unwrap_or(stat.mode) & 0o7777;
         rustix::fs::fchmod(file, Mode::from_raw_mode(mode))?;
-        rustix::fs::futimens(file, &ops::timestamps(meta.mtime(), meta.mtime_nsec()))?;
+        let (secs, nsec) = stat.mtime;
+        rustix::fs::futimens(file, &ops::timestamps(secs, nsec))?;
         Ok(())
     }
 }

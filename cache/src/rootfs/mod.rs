@@ -66,6 +66,17 @@ pub enum RootfsError {
     },
 }
 
+/// A failed step of walking a copy's host source.
+impl From<crate::tree::WalkError> for RootfsError {
+    fn from(e: crate::tree::WalkError) -> Self {
+        RootfsError::Source {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl RootfsError {
     pub(crate) fn in_root(op: &'static str, path: impl AsRef<[u8]>, source: io::Error) -> Self {
         RootfsError::InRoot {

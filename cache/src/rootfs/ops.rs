@@ -2,7 +2,7 @@
 //! followed, so a symlink planted there is replaced or re-owned, never written through.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
 use rustix::io::Errno;
@@ -21,7 +21,7 @@ pub(crate) enum Existing {
 /// Removes whatever is at `name` in `dir` so that a new entry can be created there.
 ///
 /// Directories are kept when `keep_dirs` (a directory replacing a directory merges) and removed
-/// recursively otherwise.
+/// with everything below them otherwise.
 pub(crate) fn remove_existing(
     dir: BorrowedFd<'_>,
     name: &[u8],
@@ -36,41 +36,11 @@ pub(crate) fn remove_existing(
         if keep_dirs {
             return Ok(Existing::Dir);
         }
-        remove_all_at(dir, name)?;
+        crate::tree::remove_all_at(dir, name)?;
     } else {
         rustix::fs::unlinkat(dir, name, AtFlags::empty())?;
     }
     Ok(Existing::Removed)
-}
-
-/// `rm -rf` of the directory `name` in `dir`, without following any symlink.
-pub(crate) fn remove_all_at(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
-    let mut children = Vec::new();
-    for entry in rustix::fs::Dir::read_from(&fd)? {
-        let entry = entry?;
-        let child = entry.file_name().to_bytes();
-        if child != b"." && child != b".." {
-            children.push((child.to_vec(), entry.file_type()));
-        }
-    }
-    for (child, kind) in children {
-        let kind = match kind {
-            FileType::Unknown => {
-                let st = rustix::fs::statat(&fd, child.as_slice(), AtFlags::SYMLINK_NOFOLLOW)?;
-                FileType::from_raw_mode(st.st_mode)
-            }
-            k => k,
-        };
-        if kind == FileType::Directory {
-            remove_all_at(fd.as_fd(), &child)?;
-        } else {
-            rustix::fs::unlinkat(&fd, child.as_slice(), AtFlags::empty())?;
-        }
-    }
-    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
-    Ok(())
 }
 
 /// Creates the regular file `name` in `dir` (`O_CREAT | O_EXCL | O_NOFOLLOW`), open for writing.
@@ -78,18 +48,6 @@ pub(crate) fn create_file(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<std::f
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd: OwnedFd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
     Ok(std::fs::File::from(fd))
-}
-
-/// Opens the directory `name` in `dir` without following a symlink, as an `O_PATH` fd.
-pub(crate) fn open_subdir(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(io::Error::from)
-}
-
-/// Opens the directory `name` in `dir` read-only (fchmod/fsetxattr need a non-`O_PATH` fd).
-pub(crate) fn open_subdir_rdonly(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rustix::fs::openat(dir, name, flags, Mode::empty()).map_err(io::Error::from)
 }
 
 /// A timestamp as `Timestamps` with atime = mtime.
@@ -140,8 +98,16 @@ pub(crate) fn set_xattr_at(
     key: &[u8],
     value: &[u8],
 ) -> io::Result<()> {
-    let mut path = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
-    path.extend_from_slice(name);
+    let path = fd_path(dir, name);
     rustix::fs::lsetxattr(path.as_slice(), key, value, rustix::fs::XattrFlags::empty())
         .map_err(io::Error::from)
+}
+
+/// `/proc/self/fd/<dir>/<name>`: a short path to the entry `name` of `dir`, however deep `dir`
+/// is, for the `l*xattr` calls that have no `*at` form. The magic link only stands for `dir`;
+/// `name` must be a single component, which the `l*` calls do not follow.
+pub(crate) fn fd_path(dir: BorrowedFd<'_>, name: &[u8]) -> Vec<u8> {
+    let mut path = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+    path.extend_from_slice(name);
+    path
 }

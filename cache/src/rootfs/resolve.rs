@@ -119,7 +119,7 @@ pub(crate) fn mkdir_all(
 }
 
 /// Sets the owner, then the exact mode (chown clears set-id bits), of a directory just created.
-fn set_owner_mode(
+pub(crate) fn set_owner_mode(
     dir: BorrowedFd<'_>,
     name: &[u8],
     mode: u32,

@@ -1,6 +1,7 @@
 //! `RootDir` tests. They need root (chown).
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 
@@ -194,4 +195,36 @@ fn mkdir_all_and_read_file_stay_inside() {
     symlink("loop", s.p("root/loop")).expect("symlink");
     assert!(root.mkdir_all("/loop/x", 0o755, None).is_err());
     s.host_untouched();
+}
+
+#[test]
+fn deep_context_copy_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+    use crate::tree::testing::{DEEP, make_chain, on_small_stack, read_chain};
+    let s = Scene::new();
+    make_chain(&s.p("ctx"), DEEP, b"leaf")?;
+    let root = s.root();
+    let stats = on_small_stack(|| root.copy_in(&s.p("ctx"), "/ctx/", &CopyOptions::default()))?;
+    assert_eq!(stats.files, 1);
+    assert_eq!(read_chain(&s.p("root/ctx"))?, (DEEP, b"leaf".to_vec()));
+    crate::tree::remove_tree(&s.p("ctx/d"))?;
+    crate::tree::remove_tree(&s.p("root/ctx"))?;
+    Ok(())
+}
+
+#[test]
+fn deep_tree_remove_existing_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+    use crate::tree::testing::{DEEP, make_chain, on_small_stack};
+    let s = Scene::new();
+    fs::create_dir(s.p("root/x"))?;
+    make_chain(&s.p("root/x"), DEEP, b"")?;
+    fs::write(s.p("ctx/x"), "file")?;
+    let root = s.root();
+    // A file never replaces a directory in a COPY, but a layer entry does: through the same
+    // removal, which must not recurse.
+    let removed = on_small_stack(|| super::ops::remove_existing(root.as_fd(), b"x", false))?;
+    assert_eq!(removed, super::ops::Existing::Removed);
+    assert!(!s.p("root/x").exists());
+    root.copy_in(&s.p("ctx/x"), "/x", &CopyOptions::default())?;
+    assert_eq!(fs::read_to_string(s.p("root/x"))?, "file");
+    Ok(())
 }

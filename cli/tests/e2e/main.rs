@@ -6,6 +6,7 @@ mod build;
 mod cache;
 mod check;
 mod concurrent;
+mod deep;
 mod errors;
 mod full_disk;
 mod harness;

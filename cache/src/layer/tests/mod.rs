@@ -1,5 +1,6 @@
 //! Tests of layer writing and applying. They need root (mknod, chown, trusted xattrs, overlay).
 
+mod deep;
 mod hostile;
 mod overlay;
 mod prop;
