@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::devices::DevicePolicy;
 use crate::error::SandboxError;
-use crate::seccomp::SeccompFilters;
+use crate::seccomp::SeccompFilter;
 use crate::spec::SandboxSpec;
 
 /// What the engine sends the helper on fd 3: the caller's spec and what the engine added.
@@ -16,7 +16,7 @@ pub(crate) struct Request {
     /// What to run, as the caller asked.
     pub spec: SandboxSpec,
     /// Installed by PID 1 before it drops capabilities.
-    pub seccomp: SeccompFilters,
+    pub seccomp: SeccompFilter,
     /// How device access is restricted.
     pub devices: DevicePolicy,
 }

@@ -1,103 +1,90 @@
-//! Seccomp: Docker's default profile ([`profile`]) compiled with `seccompiler` once per engine
-//! process, sent to the helper with the spec, and installed by PID 1 right before it drops
-//! capabilities (see [`install`] for why not later).
+//! Seccomp: Docker's default profile ([`profile`]) compiled into one BPF program
+//! ([`bpf`]) once per engine process, sent to the helper with the spec, and installed by PID 1
+//! right before it drops capabilities (see [`install`] for why not later).
 //!
-//! The profile becomes two programs: an allowlist (everything else fails with `EPERM`) and,
-//! without `CAP_SYS_ADMIN`, one that makes `clone3` fail with `ENOSYS`. The kernel runs every
-//! installed program and takes the most severe result, and among equal results the data of the
-//! newest program, so `clone3` gets `ENOSYS` and every other call the allowlist's verdict.
+//! System call names are resolved for the architecture kiln was built for with the
+//! `syscalls` crate's tables; names the architecture lacks are skipped, as libseccomp does.
 
+mod bpf;
 mod profile;
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
 use std::sync::OnceLock;
 
 use caps::Capability;
-use seccompiler::{BpfProgram, TargetArch, sock_filter};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use syscalls::Sysno;
 
-use crate::protocol::Failure;
+use crate::protocol::{Failure, StepContext};
+use bpf::{Insn, Verdict};
 
-/// BPF programs to install, in order; each instruction packed as
-/// `code | jt << 16 | jf << 24 | k << 32`.
+/// A compiled filter; each instruction packed as `code | jt << 16 | jf << 24 | k << 32`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SeccompFilters {
-    programs: Vec<Vec<u64>>,
+pub(crate) struct SeccompFilter {
+    program: Vec<u64>,
 }
 
 /// Docker's default profile for Docker's default capability set, compiled on first use.
-pub(crate) fn docker_default() -> Result<&'static SeccompFilters, String> {
-    static FILTERS: OnceLock<Result<SeccompFilters, String>> = OnceLock::new();
-    FILTERS
-        .get_or_init(|| compile(&crate::capabilities::DEFAULT_CAPS).map_err(|e| e.to_string()))
+pub(crate) fn docker_default() -> Result<&'static SeccompFilter, String> {
+    static FILTER: OnceLock<Result<SeccompFilter, String>> = OnceLock::new();
+    FILTER
+        .get_or_init(|| compile(&crate::capabilities::DEFAULT_CAPS))
         .as_ref()
         .map_err(Clone::clone)
 }
 
-/// The architecture kiln runs on, as seccompiler names it.
-fn target_arch() -> Result<TargetArch, seccompiler::Error> {
-    TargetArch::try_from(std::env::consts::ARCH).map_err(seccompiler::Error::Backend)
+/// What the profile says about each system call of this architecture, for a container holding
+/// `caps`.
+fn table(caps: &[Capability]) -> BTreeMap<u32, Verdict> {
+    let mut table = BTreeMap::new();
+    let mut set = |name: &str, verdict: Verdict| {
+        if let Ok(sysno) = Sysno::from_str(name) {
+            table.insert(sysno.id() as u32, verdict);
+        }
+    };
+    for name in profile::ALLOWED {
+        set(name, Verdict::Allow);
+    }
+    for (cap, group) in profile::WITH_CAPABILITY {
+        if caps.contains(cap) {
+            group.iter().for_each(|name| set(name, Verdict::Allow));
+        }
+    }
+    set("socket", Verdict::Arg0Not(profile::SOCKET_DENIED_DOMAIN));
+    set(
+        "personality",
+        Verdict::Arg0In(profile::PERSONALITIES.to_vec()),
+    );
+    if !caps.contains(&Capability::CAP_SYS_ADMIN) {
+        set("clone", Verdict::Arg0Clear(profile::CLONE_NAMESPACE_FLAGS));
+        set("clone3", Verdict::Errno(profile::CLONE3_ERRNO));
+    }
+    table
 }
 
 /// Compiles Docker's default profile for a container holding `caps`.
-pub(crate) fn compile(caps: &[Capability]) -> Result<SeccompFilters, seccompiler::Error> {
-    let arch = target_arch()?;
-    let sys_admin = caps.contains(&Capability::CAP_SYS_ADMIN);
-    let mut names: Vec<&str> = profile::ALLOWED.to_vec();
-    for (cap, group) in profile::WITH_CAPABILITY {
-        if caps.contains(cap) {
-            names.extend_from_slice(group);
-        }
-    }
-    names.retain(|n| !profile::ABSENT.contains(n));
-    names.sort_unstable();
-    names.dedup();
-
-    let mut rules: Vec<Value> = names.iter().map(|n| json!({ "syscall": n })).collect();
-    let arg0 =
-        |op: Value, val: u64, len: &str| json!([{ "index": 0, "type": len, "op": op, "val": val }]);
-    rules.push(json!({
-        "syscall": "socket",
-        "args": arg0(json!("ne"), profile::SOCKET_DENIED_DOMAIN, "dword"),
-    }));
-    for persona in profile::PERSONALITIES {
-        rules
-            .push(json!({ "syscall": "personality", "args": arg0(json!("eq"), persona, "dword") }));
-    }
-    if !sys_admin {
-        let masked = json!({ "masked_eq": profile::CLONE_NAMESPACE_FLAGS });
-        rules.push(json!({ "syscall": "clone", "args": arg0(masked, 0, "qword") }));
-    }
-    let mut filters = json!({
-        "allowlist": {
-            "mismatch_action": { "errno": profile::DEFAULT_ERRNO },
-            "match_action": "allow",
-            "filter": rules,
-        }
-    });
-    if !sys_admin {
-        filters["clone3"] = json!({
-            "mismatch_action": "allow",
-            "match_action": { "errno": profile::CLONE3_ERRNO },
-            "filter": [{ "syscall": "clone3" }],
-        });
-    }
-    let mut compiled = seccompiler::compile_from_json(filters.to_string().as_bytes(), arch)?;
-    let programs = ["allowlist", "clone3"]
+pub(crate) fn compile(caps: &[Capability]) -> Result<SeccompFilter, String> {
+    let arch = bpf::audit_arch().ok_or_else(|| {
+        format!(
+            "no seccomp profile for the {} architecture",
+            std::env::consts::ARCH
+        )
+    })?;
+    let program = bpf::assemble(arch, &table(caps), profile::DEFAULT_ERRNO)
         .iter()
-        .filter_map(|name| compiled.remove(*name))
-        .map(|program| program.iter().map(pack).collect())
+        .map(pack)
         .collect();
-    Ok(SeccompFilters { programs })
+    Ok(SeccompFilter { program })
 }
 
-fn pack(i: &sock_filter) -> u64 {
+fn pack(i: &Insn) -> u64 {
     u64::from(i.code) | u64::from(i.jt) << 16 | u64::from(i.jf) << 24 | u64::from(i.k) << 32
 }
 
-fn unpack(v: u64) -> sock_filter {
+fn unpack(v: u64) -> libc::sock_filter {
     // Truncating casts take the packed fields apart again.
-    sock_filter {
+    libc::sock_filter {
         code: v as u16,
         jt: (v >> 16) as u8,
         jf: (v >> 24) as u8,
@@ -105,85 +92,81 @@ fn unpack(v: u64) -> sock_filter {
     }
 }
 
-/// Installs the programs on the calling thread.
+/// Installs the filter on the calling thread.
 ///
 /// Without `no_new_privs` (kiln, like Docker, leaves it off so setuid binaries work) the
 /// kernel only lets a process holding `CAP_SYS_ADMIN` install a filter, so PID 1 calls this
 /// after its last mount and before it drops capabilities and switches user, as runc does. What
 /// runs after it (capset, prctl, setgroups, setres[ug]id, umask, sigaction, close_range, the
 /// `PATH` lookup and execve) is all allowed by the profile.
-pub(crate) fn install(filters: &SeccompFilters) -> Result<(), Failure> {
-    for program in &filters.programs {
-        let program: BpfProgram = program.iter().copied().map(unpack).collect();
-        seccompiler::apply_filter(&program)
-            .map_err(|e| Failure::msg("install the seccomp filter", e.to_string()))?;
+pub(crate) fn install(filter: &SeccompFilter) -> Result<(), Failure> {
+    let mut program: Vec<libc::sock_filter> = filter.program.iter().copied().map(unpack).collect();
+    let len = u16::try_from(program.len())
+        .map_err(|_| Failure::msg("install the seccomp filter", "the filter is too long"))?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: `fprog` points at `len` valid instructions that outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error()).step(|| "install the seccomp filter");
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::bpf::tests::run;
+    use super::bpf::{RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS};
     use super::*;
     use crate::capabilities::DEFAULT_CAPS;
 
-    fn one_name_compiles(name: &str) -> bool {
-        let filter = json!({ "f": {
-            "mismatch_action": "allow",
-            "match_action": { "errno": 1 },
-            "filter": [{ "syscall": name }],
-        }});
-        target_arch()
-            .and_then(|arch| seccompiler::compile_from_json(filter.to_string().as_bytes(), arch))
-            .is_ok()
-    }
-
-    #[test]
-    fn default_profile_compiles_to_two_programs() -> Result<(), seccompiler::Error> {
-        let filters = compile(&DEFAULT_CAPS)?;
-        assert_eq!(filters.programs.len(), 2);
-        assert!(filters.programs[0].len() > 500, "allowlist is too short");
-        Ok(())
-    }
-
-    #[test]
-    fn sys_admin_allows_clone3_and_needs_one_program() -> Result<(), seccompiler::Error> {
-        let mut caps = DEFAULT_CAPS.to_vec();
-        caps.push(Capability::CAP_SYS_ADMIN);
-        assert_eq!(compile(&caps)?.programs.len(), 1);
-        Ok(())
-    }
-
-    #[test]
-    fn absent_names_are_exactly_those_the_architecture_lacks() {
-        for name in profile::ABSENT {
-            assert!(
-                !one_name_compiles(name),
-                "{name} exists on this architecture"
-            );
-        }
-        let every = profile::ALLOWED
+    fn program(caps: &[Capability]) -> Vec<Insn> {
+        let filter = compile(caps).unwrap_or_default();
+        filter
+            .program
             .iter()
-            .chain(profile::WITH_CAPABILITY.iter().flat_map(|(_, g)| g.iter()));
-        for name in every.filter(|n| !profile::ABSENT.contains(n)) {
-            assert!(
-                one_name_compiles(name),
-                "{name} is unknown on this architecture"
-            );
+            .map(|v| {
+                let i = unpack(*v);
+                Insn {
+                    code: i.code,
+                    jt: i.jt,
+                    jf: i.jf,
+                    k: i.k,
+                }
+            })
+            .collect()
+    }
+
+    fn verdict(p: &[Insn], name: &str, arg0: u64) -> u32 {
+        let arch = bpf::audit_arch().unwrap_or_default();
+        let nr = Sysno::from_str(name).map(|s| s.id() as u32);
+        run(p, arch, nr.unwrap_or(u32::MAX), arg0)
+    }
+
+    const EPERM: u32 = RET_ERRNO | 1;
+
+    #[test]
+    fn ordinary_calls_are_allowed() {
+        let p = program(&DEFAULT_CAPS);
+        for name in [
+            "read", "write", "openat", "execve", "clone", "chroot", "ptrace", "mknodat",
+        ] {
+            assert_eq!(verdict(&p, name, 0), RET_ALLOW, "{name}");
         }
     }
 
     #[test]
-    fn conditional_calls_are_not_also_unconditional() {
-        // seccompiler would merge an unconditional and a conditional rule into the
-        // conditional one, silently narrowing the allowlist.
-        for name in ["socket", "personality", "clone"] {
-            assert!(!profile::ALLOWED.contains(&name), "{name}");
-        }
-    }
-
-    #[test]
-    fn dangerous_calls_are_left_out() {
-        let allowed: Vec<&str> = profile::ALLOWED.to_vec();
+    fn host_keyrings_reachable_calls_are_denied() {
+        let p = program(&DEFAULT_CAPS);
         for name in [
             "add_key",
             "keyctl",
@@ -197,26 +180,61 @@ mod tests {
             "umount2",
             "setns",
             "init_module",
+            "reboot",
+            "swapon",
+            "sethostname",
+            "pivot_root",
+            "userfaultfd",
         ] {
-            assert!(
-                !allowed.contains(&name),
-                "{name} must need a capability or be denied"
-            );
+            assert_eq!(verdict(&p, name, 0), EPERM, "{name}");
         }
     }
 
     #[test]
-    fn packing_round_trips() {
-        let i = sock_filter {
-            code: 0x15,
-            jt: 3,
-            jf: 250,
-            k: 0xdead_beef,
-        };
-        let back = unpack(pack(&i));
+    fn argument_rules_follow_docker() {
+        let p = program(&DEFAULT_CAPS);
+        assert_eq!(verdict(&p, "socket", 2), RET_ALLOW, "AF_INET");
+        assert_eq!(verdict(&p, "socket", 40), EPERM, "AF_VSOCK");
+        assert_eq!(verdict(&p, "personality", 0xffff_ffff), RET_ALLOW);
         assert_eq!(
-            (back.code, back.jt, back.jf, back.k),
-            (0x15, 3, 250, 0xdead_beef)
+            verdict(&p, "personality", 0x0040_0000),
+            EPERM,
+            "READ_IMPLIES_EXEC"
         );
+        let newuser = 0x1000_0000;
+        assert_eq!(verdict(&p, "clone", newuser | 0x11), EPERM);
+        assert_eq!(verdict(&p, "clone3", 0), RET_ERRNO | 38, "ENOSYS");
+    }
+
+    #[test]
+    fn sys_admin_lifts_the_namespace_rules() {
+        let mut caps = DEFAULT_CAPS.to_vec();
+        caps.push(Capability::CAP_SYS_ADMIN);
+        let p = program(&caps);
+        assert_eq!(verdict(&p, "clone", 0x1000_0000), RET_ALLOW);
+        assert_eq!(verdict(&p, "clone3", 0), RET_ALLOW);
+        assert_eq!(verdict(&p, "unshare", 0), RET_ALLOW);
+    }
+
+    #[test]
+    fn other_abis_are_killed() {
+        let p = program(&DEFAULT_CAPS);
+        assert_eq!(run(&p, 0x4000_0003, 3, 0), RET_KILL_PROCESS, "i386");
+    }
+
+    #[test]
+    fn conditional_calls_are_not_also_unconditional() {
+        for name in ["socket", "personality", "clone", "clone3"] {
+            assert!(!profile::ALLOWED.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn most_of_the_allowlist_exists_here() {
+        let known = profile::ALLOWED
+            .iter()
+            .filter(|n| Sysno::from_str(n).is_ok())
+            .count();
+        assert!(known > 250, "only {known} names resolved");
     }
 }

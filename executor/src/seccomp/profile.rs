@@ -8,7 +8,8 @@ use caps::Capability;
 pub(crate) const DEFAULT_ERRNO: u32 = 1;
 
 /// System calls allowed unconditionally, on every architecture that has them. Names an
-/// architecture lacks are skipped when the filter is compiled (see [`super::compile`]).
+/// architecture lacks (32-bit calls on a 64-bit kernel, other architectures' calls) are
+/// skipped when the filter is compiled (see [`super::compile`]).
 #[rustfmt::skip]
 pub(crate) const ALLOWED: &[&str] = &[
     "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "capget", "capset",
@@ -137,61 +138,17 @@ pub(crate) const WITH_CAPABILITY: &[(Capability, &[&str])] = &[
 ];
 
 /// `socket` is allowed for every domain but `AF_VSOCK` (40).
-pub(crate) const SOCKET_DENIED_DOMAIN: u64 = 40;
+pub(crate) const SOCKET_DENIED_DOMAIN: u32 = 40;
 
 /// The `personality` personas a container may switch to: `PER_LINUX`, `PER_LINUX32`,
 /// `UNAME26`, `PER_LINUX32 | UNAME26`, and `0xffffffff` (a query).
-pub(crate) const PERSONALITIES: [u64; 5] = [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
+pub(crate) const PERSONALITIES: [u32; 5] = [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
 
 /// Without `CAP_SYS_ADMIN`, `clone` is allowed only when none of these flags is set: the
 /// `CLONE_NEW*` namespace flags (`NEWNS`, `NEWCGROUP`, `NEWUTS`, `NEWIPC`, `NEWUSER`, `NEWPID`,
 /// `NEWNET`), and `clone3` fails with `ENOSYS`, whose flags a filter cannot inspect, so that
 /// libcs fall back to `clone`.
-pub(crate) const CLONE_NAMESPACE_FLAGS: u64 = 0x7E02_0000;
+pub(crate) const CLONE_NAMESPACE_FLAGS: u32 = 0x7E02_0000;
 
 /// `errno` of `clone3` without `CAP_SYS_ADMIN` (`ENOSYS`).
 pub(crate) const CLONE3_ERRNO: u32 = 38;
-
-/// Names of the tables above that x86_64 has no system call for (32-bit and other
-/// architectures' calls); the filter skips them. A unit test checks the list is exact.
-#[cfg(target_arch = "x86_64")]
-#[rustfmt::skip]
-pub(crate) const ABSENT: &[&str] = &[
-    "_llseek", "_newselect", "arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cacheflush",
-    "chown32", "clock_adjtime64", "clock_getres_time64", "clock_gettime64",
-    "clock_nanosleep_time64", "clock_settime64", "fadvise64_64", "fchown32", "fcntl64", "fstat64",
-    "fstatat64", "fstatfs64", "ftruncate64", "futex_time64", "getegid32", "geteuid32", "getgid32",
-    "getgroups32", "getresgid32", "getresuid32", "getuid32", "io_pgetevents_time64", "ipc",
-    "lchown32", "lstat64", "mmap2", "mq_timedreceive_time64", "mq_timedsend_time64",
-    "ppoll_time64", "pselect6_time64", "recv", "recvmmsg_time64", "riscv_flush_icache",
-    "rt_sigtimedwait_time64", "sched_rr_get_interval_time64", "semtimedop_time64", "send",
-    "sendfile64", "set_tls", "setfsgid32", "setfsuid32", "setgid32", "setgroups32", "setregid32",
-    "setresgid32", "setresuid32", "setreuid32", "setuid32", "sigprocmask", "sigreturn",
-    "socketcall", "stat64", "statfs64", "stime", "sync_file_range2", "timer_gettime64",
-    "timer_settime64", "timerfd_gettime64", "timerfd_settime64", "truncate64", "ugetrlimit",
-    "umount", "utimensat_time64", "waitpid",
-];
-
-/// Names of the tables above that aarch64 has no system call for; the filter skips them.
-#[cfg(target_arch = "aarch64")]
-#[rustfmt::skip]
-pub(crate) const ABSENT: &[&str] = &[
-    "_llseek", "_newselect", "access", "alarm", "arch_prctl", "arm_fadvise64_64",
-    "arm_sync_file_range", "breakpoint", "cacheflush", "chmod", "chown", "chown32",
-    "clock_adjtime64", "clock_getres_time64", "clock_gettime64", "clock_nanosleep_time64",
-    "clock_settime64", "creat", "dup2", "epoll_create", "epoll_ctl_old", "epoll_wait",
-    "epoll_wait_old", "eventfd", "fadvise64_64", "fchown32", "fcntl64", "fork", "fstat64",
-    "fstatat64", "fstatfs64", "ftruncate64", "futex_time64", "futimesat", "get_thread_area",
-    "getdents", "getegid32", "geteuid32", "getgid32", "getgroups32", "getpgrp", "getresgid32",
-    "getresuid32", "getuid32", "inotify_init", "io_pgetevents_time64", "ioperm", "iopl", "ipc",
-    "lchown", "lchown32", "link", "lstat", "lstat64", "mkdir", "mknod", "mmap2", "modify_ldt",
-    "mq_timedreceive_time64", "mq_timedsend_time64", "open", "pause", "pipe", "poll",
-    "ppoll_time64", "pselect6_time64", "readlink", "recv", "recvmmsg_time64", "rename",
-    "riscv_flush_icache", "rmdir", "rt_sigtimedwait_time64", "sched_rr_get_interval_time64",
-    "select", "semtimedop_time64", "send", "sendfile64", "set_thread_area", "set_tls",
-    "setfsgid32", "setfsuid32", "setgid32", "setgroups32", "setregid32", "setresgid32",
-    "setresuid32", "setreuid32", "setuid32", "signalfd", "sigprocmask", "sigreturn", "socketcall",
-    "stat", "stat64", "statfs64", "stime", "symlink", "sync_file_range2", "time",
-    "timer_gettime64", "timer_settime64", "timerfd_gettime64", "timerfd_settime64", "truncate64",
-    "ugetrlimit", "umount", "unlink", "utime", "utimensat_time64", "utimes", "vfork", "waitpid",
-];
