@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -151,8 +151,7 @@ fn run_pid1(request: &Request, cgroup: Option<&SandboxCgroup>) -> Result<i32, Fa
     mask.thread_block().step(|| "block signals")?;
     let (err_read, err_write) = pipe_with(PipeFlags::CLOEXEC).step(|| "create the error pipe")?;
 
-    // SAFETY: the helper is single-threaded, so the child may do anything.
-    match unsafe { fork() }.step(|| "fork the container process")? {
+    match fork_pid1(cgroup.and_then(SandboxCgroup::clone_target))? {
         ForkResult::Child => {
             drop(err_read);
             let Err(failure) = init::run(request, cgroup);
@@ -178,6 +177,58 @@ fn run_pid1(request: &Request, cgroup: Option<&SandboxCgroup>) -> Result<i32, Fa
             }
             wait_forwarding(child, &mask)
         }
+    }
+}
+
+/// `struct clone_args` of `clone3`.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Forks PID 1: born inside `cgroup` when given (`clone3` with `CLONE_INTO_CGROUP`, which
+/// spares the kernel the RCU grace period of moving a process), else a plain `fork`.
+fn fork_pid1(cgroup: Option<BorrowedFd<'_>>) -> Result<ForkResult, Failure> {
+    let Some(cgroup) = cgroup else {
+        // SAFETY: the helper is single-threaded, so the child may do anything.
+        return unsafe { fork() }.step(|| "fork the container process");
+    };
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: without a new stack, clone3 returns twice like fork; the helper is
+    // single-threaded, so the child inherits no lock held by another thread. The child runs
+    // only kiln's own setup code and ends in execve or _exit.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match pid {
+        0 => Ok(ForkResult::Child),
+        pid if pid > 0 => Ok(ForkResult::Parent {
+            child: Pid::from_raw(pid as i32),
+        }),
+        _ => Err(std::io::Error::last_os_error())
+            .step(|| "start the container process in its cgroup"),
     }
 }
 

@@ -3,10 +3,13 @@
 //! was made by a RUN, came in a layer or was copied from a context. CAP_MKNOD stays, as in
 //! Docker; the kernel checks the cgroup on every open.
 //!
-//! The helper creates one cgroup per sandbox, `kiln/<helper pid>` below its own, applies the
-//! rules ([`rules`]) with the v1 `devices` controller (`devices.deny` + `devices.allow`) or, on
-//! cgroup v2, a BPF program ([`v2`]); PID 1 moves itself in before anything else
-//! ([`SandboxCgroup::join`]); the helper removes the cgroup when the sandbox is gone.
+//! The helper creates one cgroup per sandbox, `kiln/<helper pid>` below its own, and applies
+//! the rules ([`rules`]) with a BPF program ([`v2`]) on the cgroup v2 hierarchy, or with the v1
+//! `devices` controller (`devices.deny` + `devices.allow`) where there is no v2 hierarchy. On
+//! v2, PID 1 is born in the cgroup (`clone3` with `CLONE_INTO_CGROUP`); on v1 it moves itself
+//! in before anything else ([`SandboxCgroup::join`]), which costs the kernel an RCU grace
+//! period (several milliseconds), hence v2 first even on hybrid hosts, where the kernel
+//! enforces both. The helper removes the cgroup when the sandbox is gone.
 //!
 //! ```text
 //! <devices mount>/<kiln's cgroup>/kiln/
@@ -18,7 +21,7 @@ pub(crate) mod rules;
 pub(crate) mod v2;
 
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
@@ -30,8 +33,8 @@ use rules::DEFAULT_RULES;
 /// How sandboxes restrict access to device nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum DevicePolicy {
-    /// The v1 `devices` controller when it is mounted, else a cgroup v2 BPF program; refuse to
-    /// start a sandbox when neither is available.
+    /// A cgroup v2 BPF program when a v2 hierarchy is mounted, else the v1 `devices`
+    /// controller; refuse to start a sandbox when neither is available.
     #[default]
     Auto,
     /// The cgroup v1 `devices` controller.
@@ -54,7 +57,9 @@ enum Backend {
 #[derive(Debug)]
 pub(crate) struct SandboxCgroup {
     dir: PathBuf,
-    procs: OwnedFd,
+    backend: Backend,
+    /// v2: the cgroup directory (for `CLONE_INTO_CGROUP`); v1: its `cgroup.procs`.
+    fd: OwnedFd,
 }
 
 impl SandboxCgroup {
@@ -65,10 +70,10 @@ impl SandboxCgroup {
             DevicePolicy::V1 => Backend::V1,
             DevicePolicy::V2 => Backend::V2,
             DevicePolicy::Auto => {
-                if find_cgroup_dir(Backend::V1)?.is_some() {
-                    Backend::V1
-                } else {
+                if find_cgroup_dir(Backend::V2)?.is_some() {
                     Backend::V2
+                } else {
+                    Backend::V1
                 }
             }
         };
@@ -112,12 +117,18 @@ impl SandboxCgroup {
                 .and_then(|mut f| f.write_all(line.as_bytes()))
                 .step(|| format!("write `{line}` to {}/{file}", dir.display()))
         };
-        match backend {
+        let fd = match backend {
             Backend::V1 => {
                 write("devices.deny", "a")?;
                 for rule in DEFAULT_RULES {
                     write("devices.allow", &rule.to_string())?;
                 }
+                rustix::fs::open(
+                    dir.join("cgroup.procs"),
+                    OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .step(|| format!("open {}/cgroup.procs", dir.display()))?
             }
             Backend::V2 => {
                 let fd = rustix::fs::open(
@@ -128,31 +139,36 @@ impl SandboxCgroup {
                 .step(|| format!("open the cgroup {}", dir.display()))?;
                 v2::attach(fd.as_fd(), &DEFAULT_RULES)
                     .step(|| format!("attach the device BPF program to {}", dir.display()))?;
+                fd
             }
-        }
-        let procs = rustix::fs::open(
-            dir.join("cgroup.procs"),
-            OFlags::WRONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .step(|| format!("open {}/cgroup.procs", dir.display()))?;
+        };
         Ok(SandboxCgroup {
             dir: dir.to_path_buf(),
-            procs,
+            backend,
+            fd,
         })
     }
 
-    /// Moves the calling process into the cgroup (PID 1 calls this first, before it runs
-    /// anything it was given).
+    /// The cgroup v2 directory PID 1 is to be born in, or `None` when PID 1 must
+    /// [`join`](Self::join) the (v1) cgroup itself.
+    pub(crate) fn clone_target(&self) -> Option<BorrowedFd<'_>> {
+        (self.backend == Backend::V2).then(|| self.fd.as_fd())
+    }
+
+    /// Moves the calling process into a v1 cgroup (PID 1 calls this first, before it runs
+    /// anything it was given); nothing to do on v2, where PID 1 is born inside.
     pub(crate) fn join(&self) -> Result<(), Failure> {
-        rustix::io::write(&self.procs, b"0")
+        if self.backend == Backend::V2 {
+            return Ok(());
+        }
+        rustix::io::write(&self.fd, b"0")
             .map(drop)
             .step(|| format!("join the cgroup {}", self.dir.display()))
     }
 
     /// Removes the cgroup once every process in it is gone. Returns a warning on failure.
     pub(crate) fn remove(self) -> Option<String> {
-        drop(self.procs);
+        drop(self.fd);
         std::fs::remove_dir(&self.dir)
             .err()
             .map(|e| format!("failed to remove the cgroup {}: {e}", self.dir.display()))
