@@ -53,7 +53,7 @@ enum Backend {
     V2,
 }
 
-/// A sandbox's cgroup, made by the helper before it forks PID 1.
+/// A sandbox's cgroup, made (v1) or found (v2) by the helper before it forks PID 1.
 #[derive(Debug)]
 pub(crate) struct SandboxCgroup {
     dir: PathBuf,
@@ -63,7 +63,7 @@ pub(crate) struct SandboxCgroup {
 }
 
 impl SandboxCgroup {
-    /// Creates the cgroup and applies the rules, or `None` for [`DevicePolicy::Unrestricted`].
+    /// The cgroup with the rules applied, or `None` for [`DevicePolicy::Unrestricted`].
     pub(crate) fn create(policy: DevicePolicy) -> Result<Option<Self>, Failure> {
         let backend = match policy {
             DevicePolicy::Unrestricted => return Ok(None),
@@ -93,6 +93,14 @@ impl SandboxCgroup {
                 ),
             )
         })?;
+        match backend {
+            Backend::V1 => Self::create_v1(&parent).map(Some),
+            Backend::V2 => Self::shared_v2(&parent).map(Some),
+        }
+    }
+
+    /// v1: a cgroup of this sandbox's own, `kiln/<helper pid>`, with the rules written.
+    fn create_v1(parent: &Path) -> Result<Self, Failure> {
         let parent = parent.join("kiln");
         fs_err::create_dir_all(&parent).step(|| "create the kiln devices cgroup")?;
         remove_stale(&parent);
@@ -102,14 +110,6 @@ impl SandboxCgroup {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e).step(|| format!("create the cgroup {}", dir.display())),
         }
-        let cgroup = Self::apply(&dir, backend);
-        if cgroup.is_err() {
-            let _ = std::fs::remove_dir(&dir);
-        }
-        cgroup.map(Some)
-    }
-
-    fn apply(dir: &Path, backend: Backend) -> Result<Self, Failure> {
         let write = |file: &str, line: &str| {
             fs_err::OpenOptions::new()
                 .write(true)
@@ -117,34 +117,67 @@ impl SandboxCgroup {
                 .and_then(|mut f| f.write_all(line.as_bytes()))
                 .step(|| format!("write `{line}` to {}/{file}", dir.display()))
         };
-        let fd = match backend {
-            Backend::V1 => {
-                write("devices.deny", "a")?;
-                for rule in DEFAULT_RULES {
-                    write("devices.allow", &rule.to_string())?;
-                }
+        let applied = write("devices.deny", "a")
+            .and_then(|()| {
+                DEFAULT_RULES
+                    .iter()
+                    .try_for_each(|rule| write("devices.allow", &rule.to_string()))
+            })
+            .and_then(|()| {
                 rustix::fs::open(
                     dir.join("cgroup.procs"),
                     OFlags::WRONLY | OFlags::CLOEXEC,
                     Mode::empty(),
                 )
-                .step(|| format!("open {}/cgroup.procs", dir.display()))?
+                .step(|| format!("open {}/cgroup.procs", dir.display()))
+            });
+        match applied {
+            Ok(fd) => Ok(SandboxCgroup {
+                dir,
+                backend: Backend::V1,
+                fd,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(e)
             }
-            Backend::V2 => {
-                let fd = rustix::fs::open(
-                    dir,
-                    OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .step(|| format!("open the cgroup {}", dir.display()))?;
+        }
+    }
+
+    /// v2: the cgroup all sandboxes share, `kiln-devices-<program hash>`, whose BPF program
+    /// is attached once, by the first helper that finds none (under an exclusive `flock` of
+    /// the directory, so two helpers never both attach); it stays for the next builds. A
+    /// helper uses it only once it has seen the program attached.
+    fn shared_v2(parent: &Path) -> Result<Self, Failure> {
+        let dir = parent.join(format!("kiln-devices-{}", v2::program_hash(&DEFAULT_RULES)));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).step(|| format!("create the cgroup {}", dir.display())),
+        }
+        let fd = rustix::fs::open(
+            &dir,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .step(|| format!("open the cgroup {}", dir.display()))?;
+        let attached = || {
+            v2::attached_programs(fd.as_fd())
+                .step(|| format!("query the device programs of {}", dir.display()))
+        };
+        if attached()? == 0 {
+            rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive)
+                .step(|| format!("lock {}", dir.display()))?;
+            if attached()? == 0 {
                 v2::attach(fd.as_fd(), &DEFAULT_RULES)
                     .step(|| format!("attach the device BPF program to {}", dir.display()))?;
-                fd
             }
-        };
+            rustix::fs::flock(&fd, rustix::fs::FlockOperation::Unlock)
+                .step(|| format!("unlock {}", dir.display()))?;
+        }
         Ok(SandboxCgroup {
-            dir: dir.to_path_buf(),
-            backend,
+            dir,
+            backend: Backend::V2,
             fd,
         })
     }
@@ -166,8 +199,12 @@ impl SandboxCgroup {
             .step(|| format!("join the cgroup {}", self.dir.display()))
     }
 
-    /// Removes the cgroup once every process in it is gone. Returns a warning on failure.
+    /// Removes a v1 cgroup once every process in it is gone (the shared v2 one stays).
+    /// Returns a warning on failure.
     pub(crate) fn remove(self) -> Option<String> {
+        if self.backend == Backend::V2 {
+            return None;
+        }
         drop(self.fd);
         std::fs::remove_dir(&self.dir)
             .err()

@@ -161,6 +161,47 @@ pub(crate) fn attach(cgroup: BorrowedFd<'_>, rules: &[DeviceRule]) -> std::io::R
     Ok(())
 }
 
+const BPF_PROG_QUERY: libc::c_long = 16;
+
+/// The `BPF_PROG_QUERY` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgQuery {
+    target_fd: u32,
+    attach_type: u32,
+    query_flags: u32,
+    attach_flags: u32,
+    prog_ids: u64,
+    prog_cnt: u32,
+}
+
+/// How many device programs are attached to the cgroup directory `cgroup` itself.
+pub(crate) fn attached_programs(cgroup: BorrowedFd<'_>) -> std::io::Result<u32> {
+    let mut query = ProgQuery {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        ..ProgQuery::default()
+    };
+    bpf(BPF_PROG_QUERY, &mut query)?;
+    Ok(query.prog_cnt)
+}
+
+/// A short hash (FNV-1a, hex) of the program for `rules`: the name of the cgroup it is
+/// attached to, so that other rules never share a cgroup with these.
+pub(crate) fn program_hash(rules: &[DeviceRule]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in program(rules) {
+        for byte in [i.code, i.regs]
+            .into_iter()
+            .chain(i.off.to_le_bytes())
+            .chain(i.imm.to_le_bytes())
+        {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{:012x}", hash >> 16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::rules::{DEFAULT_RULES, MKNOD, READ, WRITE};
@@ -217,6 +258,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn other_rules_hash_differently() {
+        let fewer = &DEFAULT_RULES[..9];
+        assert_ne!(program_hash(&DEFAULT_RULES), program_hash(fewer));
+        assert_eq!(program_hash(&DEFAULT_RULES), program_hash(&DEFAULT_RULES));
     }
 
     #[test]
