@@ -112,7 +112,7 @@ impl Store {
             created,
         };
         for name in names {
-            row.name = crate::reference::normalize_reference(name)?;
+            row.name = crate::reference::tag_reference(name)?;
             self.tag_image(&row)?;
         }
         Ok(row)

@@ -41,11 +41,18 @@ impl Store {
 
     /// Reads the image tagged `reference` with its manifest and config.
     pub fn image(&self, reference: &str) -> Result<Image> {
-        let name = crate::reference::normalize_reference(reference)?;
-        let row = self
-            .index()
-            .image(&name)?
-            .ok_or_else(|| CacheError::ImageNotFound(name.clone()))?;
+        let parsed = crate::reference::Reference::parse(reference)?;
+        let name = parsed.canonical();
+        let found = match &parsed.digest {
+            // A pinned reference names a manifest: any tag of the repository that has it.
+            Some(digest) => self.index().images()?.into_iter().find(|row| {
+                row.manifest_digest == *digest
+                    && crate::reference::Reference::parse(&row.name)
+                        .is_ok_and(|r| r.name() == parsed.name())
+            }),
+            None => self.index().image(&name)?,
+        };
+        let row = found.ok_or_else(|| CacheError::ImageNotFound(parsed.familiar()))?;
         let manifest: Manifest =
             serde_json::from_slice(&self.content().read_blob(&row.manifest_digest)?)
                 .map_err(|e| CacheError::json(format!("manifest of `{name}`"), e))?;

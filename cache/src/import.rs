@@ -29,7 +29,7 @@ impl Store {
     /// Imports the rootfs tarball at `path` as a one-layer image tagged `name`, created
     /// at `created` (Unix seconds; `None`: now).
     pub fn import_rootfs(&self, path: &Path, name: &str, created: Option<i64>) -> Result<ImageRow> {
-        let name = crate::reference::normalize_reference(name)?;
+        let name = crate::reference::tag_reference(name)?;
         let mut file = BufReader::new(fs::File::open(path)?);
         let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         let plain: Box<dyn Read> = if gzipped {

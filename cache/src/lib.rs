@@ -39,7 +39,7 @@ pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
-pub use reference::normalize_reference;
+pub use reference::{Reference, familiar, normalize_reference, tag_reference};
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};
 pub use store::Store;

@@ -42,7 +42,7 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
     }
     if args.is_empty() {
         return Err(SolveError::Input {
-            what: format!("image `{}`", image.row.name),
+            what: format!("image `{}`", kiln_cache::familiar(&image.row.name)),
             message: "no command specified".into(),
         });
     }
@@ -74,7 +74,7 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
         remove_container(&dir)?;
     }
     let status = status.map_err(|e| SolveError::Input {
-        what: format!("image `{}`", image.row.name),
+        what: format!("image `{}`", kiln_cache::familiar(&image.row.name)),
         message: crate::run::error_chain(&e),
     })?;
     Ok(status.code)

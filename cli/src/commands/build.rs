@@ -6,7 +6,7 @@ use crate::error::{CliError, build_error, parse_errors};
 use crate::escape::escape_controls;
 use crate::output::eprintln;
 use crate::progress::PlainReporter;
-use kiln_cache::{LockMode, Store, normalize_reference};
+use kiln_cache::{LockMode, Store, normalize_reference, tag_reference};
 use kiln_solver::{BuildOptions, BuildRequest, build};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,7 +30,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         eprintln(render_all(&dockerfile.warnings, &source));
     }
     for tag in &args.tags {
-        normalize_reference(tag)?;
+        tag_reference(tag)?;
     }
     let build_args = parse_build_args(&args.build_args)?;
     let source_date_epoch = super::source_date_epoch()?;

@@ -3,7 +3,7 @@
 use super::{human_age, human_size};
 use crate::error::CliError;
 use crate::output::println;
-use kiln_cache::{LockMode, Store};
+use kiln_cache::{LockMode, Reference, Store};
 use std::path::Path;
 
 pub fn run(root: &Path) -> Result<u8, CliError> {
@@ -13,14 +13,14 @@ pub fn run(root: &Path) -> Result<u8, CliError> {
         .images()?
         .into_iter()
         .map(|image| {
-            let (repo, tag) = image
-                .name
-                .rsplit_once(':')
-                .unwrap_or((&image.name, "latest"));
+            let (repo, tag) = match Reference::parse(&image.name) {
+                Ok(r) => (r.familiar_name(), r.tag.unwrap_or_else(|| "<none>".into())),
+                Err(_) => (image.name.clone(), "<none>".into()),
+            };
             let id = image.config_digest.trim_start_matches("sha256:");
             [
-                repo.to_string(),
-                tag.to_string(),
+                repo,
+                tag,
                 id.chars().take(12).collect(),
                 human_age(image.created),
                 human_size(image.size),

@@ -7,7 +7,7 @@ fn hello_example_builds_and_runs() {
     let kiln = Kiln::new();
     let build = kiln.build("hello:1", &testdata().join("hello")).ok();
     for step in [
-        "[1/4] FROM busybox:local",
+        "[1/4] FROM docker.io/library/busybox:local",
         "[2/4] WORKDIR /app",
         "[3/4] COPY greet.sh .",
         "[4/4] RUN chmod",
@@ -18,7 +18,11 @@ fn hello_example_builds_and_runs() {
             build.stderr
         );
     }
-    assert!(build.stderr.contains("naming to hello:1 done"));
+    assert!(
+        build
+            .stderr
+            .contains("naming to docker.io/library/hello:1 done")
+    );
     let run = kiln.cmd(&["run", "--rm", "hello:1"]).ok();
     assert_eq!(run.stdout, "hello from kiln (built)\n");
 }

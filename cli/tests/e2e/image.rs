@@ -12,7 +12,10 @@ fn manifest(kiln: &Kiln, name: &str) -> (serde_json::Value, impl Fn(&str) -> std
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == name)
+        .find(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                == format!("docker.io/library/{name}")
+        })
         .unwrap_or_else(|| panic!("{name} not in index.json"))["digest"]
         .as_str()
         .unwrap()
@@ -96,7 +99,10 @@ fn skopeo_reads_the_image_layout() {
     kiln.build("sk:1", &dir).ok();
     let output = std::process::Command::new("skopeo")
         .arg("inspect")
-        .arg(format!("oci:{}:sk:1", kiln.content_dir().display()))
+        .arg(format!(
+            "oci:{}:docker.io/library/sk:1",
+            kiln.content_dir().display()
+        ))
         .output()
         .expect("skopeo must be installed (`.ci/run` installs it)");
     assert!(
@@ -222,4 +228,78 @@ fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
     std::fs::remove_file(&tar).unwrap();
     assert_eq!(first.1, second.1, "layers differ");
     assert_eq!(first.0, second.0, "image ids differ");
+}
+
+#[test]
+fn references_read_like_docker_and_images_shows_short_names() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "refs",
+        &[("Dockerfile", "FROM busybox:local\nRUN echo ref > /r\n")],
+    );
+    let ctx = dir.display().to_string();
+    kiln.cmd(&[
+        "build",
+        "-t",
+        "app",
+        "-t",
+        "localhost:5000/team/app:2",
+        "-t",
+        "docker.io/user/tool:v1",
+        &ctx,
+    ])
+    .ok();
+    let images = kiln.cmd(&["images"]).ok().stdout;
+    for (repo, tag) in [
+        ("app", "latest"),
+        ("localhost:5000/team/app", "2"),
+        ("user/tool", "v1"),
+        ("busybox", "local"),
+    ] {
+        assert!(
+            images.lines().any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.first() == Some(&repo) && cols.get(1) == Some(&tag)
+            }),
+            "{repo}:{tag} missing in\n{images}"
+        );
+    }
+    // The same image under docker's equivalent spellings, and pinned by its manifest digest.
+    for name in [
+        "app:latest",
+        "docker.io/library/app",
+        "docker.io/user/tool:v1",
+    ] {
+        assert_eq!(kiln.run_out(name, &["cat", "/r"]), "ref\n", "{name}");
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kiln.content_dir().join("index.json")).unwrap())
+            .unwrap();
+    let digest = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"] == "docker.io/library/app:latest"
+        })
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        kiln.run_out(&format!("app@{digest}"), &["cat", "/r"]),
+        "ref\n"
+    );
+    assert_eq!(
+        kiln.run_out(&format!("app:whatever@{digest}"), &["cat", "/r"]),
+        "ref\n"
+    );
+    let other = kiln.cmd(&["run", "--rm", &format!("busybox@{digest}"), "true"]);
+    assert_eq!(
+        other.code, 1,
+        "a digest of another repository: {}",
+        other.stderr
+    );
+    let pinned_tag = kiln.cmd(&["build", "-t", &format!("app@{digest}"), &ctx]);
+    assert_eq!(pinned_tag.code, 1, "{}", pinned_tag.stderr);
 }
