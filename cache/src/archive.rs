@@ -96,9 +96,11 @@ impl Store {
                 index.push(descriptor(BTreeMap::new()));
             }
             for name in names {
+                // As BuildKit writes them: the tag alone, and the full name.
+                let tag = name.rsplit_once(':').map_or(name.as_str(), |(_, tag)| tag);
                 index.push(descriptor(BTreeMap::from([
                     (ANNOTATION_IMAGE_NAME.into(), name.clone()),
-                    (ANNOTATION_REF_NAME.into(), name.clone()),
+                    (ANNOTATION_REF_NAME.into(), tag.to_string()),
                 ])));
             }
             docker.push(serde_json::json!({
