@@ -21,6 +21,9 @@ pub enum CacheError {
     /// A blob's content did not match its digest.
     #[error("blob {expected} has digest {actual}")]
     DigestMismatch { expected: String, actual: String },
+    /// A layer whose media type names no compression kiln reads.
+    #[error("layer {digest} has media type `{media_type}`, which kiln cannot read")]
+    UnsupportedLayer { digest: String, media_type: String },
     /// A blob the store should hold is missing.
     #[error("blob {digest} is missing from the content store")]
     MissingBlob { digest: String },

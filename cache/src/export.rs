@@ -1,54 +1,75 @@
-//! Writing images: layers from committed snapshots (computed once, then remembered
-//! in the index), the config and the manifest into the content store, then the tags.
+//! Writing images: layers from committed snapshots (their diff ids computed once, then
+//! remembered in the index; nothing is compressed), the config and the manifest into
+//! the content store, then the tags.
 
 use crate::digest::HashingWriter;
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow, SnapshotRow};
-use crate::layer::{LayerOptions, ParallelGz, write_layer};
+use crate::layer::{LayerOptions, write_layer};
 use crate::oci::{
-    Descriptor, ImageConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST,
+    Descriptor, ImageConfig, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_MANIFEST,
     Manifest, chain_ids,
 };
 use crate::store::Store;
 use std::collections::BTreeMap;
+use std::io::Write;
 
 impl Store {
-    /// The layer of a committed snapshot, computing and storing it on first use.
+    /// The layer of a committed snapshot as the local manifest names it, computing it
+    /// on first use.
     ///
-    /// With `source_date_epoch`, layers of built snapshots are written with every
-    /// mtime clamped to it (reproducible layers) and not remembered; layers that came
-    /// from an image keep their original bytes.
+    /// A built snapshot's layer stays uncompressed and is not stored at all: its tar is
+    /// streamed through sha256 once, and the local manifest names it by its diff id
+    /// with the media type of a plain tar (ARCHITECTURE.md, "Layers at home"). With
+    /// `source_date_epoch`, built layers are written with every mtime clamped to it
+    /// (reproducible layers), remembered per epoch; layers that came from an image keep
+    /// their original blob.
     pub fn snapshot_layer(
         &self,
         snapshot: &SnapshotRow,
         source_date_epoch: Option<i64>,
     ) -> Result<LayerRow> {
-        let clamp = source_date_epoch.is_some() && self.index().is_built_snapshot(&snapshot.id)?;
-        if !clamp
+        let built = self.index().is_built_snapshot(&snapshot.id)?;
+        let epoch = source_date_epoch.filter(|_| built);
+        if epoch.is_none()
             && let Some(layer) = self.index().layer(&snapshot.id)?
             && self.content().has_blob(&layer.digest)
         {
             return Ok(layer);
         }
-        let upper = self.root().snapshots_dir().join(&snapshot.id).join("fs");
-        let blob = self.content().writer()?;
-        let mut tar = HashingWriter::new(ParallelGz::for_layers(blob));
-        let options = LayerOptions {
-            source_date_epoch: source_date_epoch.filter(|_| clamp),
+        let (diff_id, size) = match self.index().layer_diff(&snapshot.id, epoch)? {
+            Some(found) => found,
+            None => {
+                let mut tar = HashingWriter::new(std::io::sink());
+                self.write_snapshot_tar(&snapshot.id, epoch, &mut tar)?;
+                let (diff_id, size, _) = tar.finish();
+                self.index()
+                    .insert_layer_diff(&snapshot.id, epoch, &diff_id, size)?;
+                (diff_id, size)
+            }
         };
-        write_layer(&upper, &mut tar, &options)?;
-        let (diff_id, _, gz) = tar.finish();
-        let (digest, size) = gz.finish()?.commit()?;
-        let layer = LayerRow {
+        Ok(LayerRow {
+            digest: diff_id.clone(),
             diff_id,
-            digest,
             size,
-            media_type: MEDIA_TYPE_LAYER_GZIP.into(),
+            media_type: MEDIA_TYPE_LAYER_TAR.into(),
+        })
+    }
+
+    /// Writes the layer tar of the committed snapshot `id` to `out`, with mtimes clamped
+    /// to `epoch`.
+    pub(crate) fn write_snapshot_tar(
+        &self,
+        id: &str,
+        epoch: Option<i64>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let upper = self.root().snapshots_dir().join(id).join("fs");
+        let options = LayerOptions {
+            source_date_epoch: epoch,
         };
-        if !clamp {
-            self.index().insert_layer(&snapshot.id, &layer)?;
-        }
-        Ok(layer)
+        write_layer(&upper, out, &options)?;
+        Ok(())
     }
 
     /// Writes an image whose filesystem is the snapshot chain ending at `top` and whose

@@ -8,7 +8,6 @@ use crate::oci::{
     ANNOTATION_REF_NAME, Descriptor, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
 };
 use crate::store::Store;
-use flate2::read::MultiGzDecoder;
 use std::collections::BTreeMap;
 
 /// An image read from the store.
@@ -115,10 +114,8 @@ impl Store {
                 continue;
             }
             let active = self.prepare(parent.as_deref())?;
-            let blob = self.content().open_blob(&layer.digest)?;
-            let mut tar = crate::digest::HashingReader::new(MultiGzDecoder::new(
-                std::io::BufReader::new(blob),
-            ));
+            let blob = std::io::BufReader::new(self.content().open_blob(&layer.digest)?);
+            let mut tar = crate::digest::HashingReader::new(layer_reader(layer, blob)?);
             // apply_layer reads the stream to its end, so the digest covers all of it.
             if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
                 return Err(self.abort_after(active, e.into()));
@@ -147,4 +144,19 @@ impl Store {
         }
         Ok(parent)
     }
+}
+
+/// The tar stream of `layer`, decompressing `blob` as its media type says.
+pub(crate) fn layer_reader<'a>(
+    layer: &Descriptor,
+    blob: impl std::io::Read + 'a,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    let compression =
+        crate::layer::Compression::of_media_type(&layer.media_type).ok_or_else(|| {
+            CacheError::UnsupportedLayer {
+                digest: layer.digest.clone(),
+                media_type: layer.media_type.clone(),
+            }
+        })?;
+    Ok(compression.reader(blob)?)
 }

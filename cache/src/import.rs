@@ -3,7 +3,7 @@
 use crate::digest::{HashingReader, HashingWriter};
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow};
-use crate::layer::ParallelGz;
+use crate::layer::{Compression, ParallelCompressor};
 use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
 use crate::store::Store;
 use flate2::read::MultiGzDecoder;
@@ -38,7 +38,11 @@ impl Store {
             Box::new(file)
         };
         let blob = self.content().writer()?;
-        let gz = HashingWriter::new(ParallelGz::for_layers(blob));
+        let gz = HashingWriter::new(ParallelCompressor::on_every_core(
+            blob,
+            Compression::Gzip,
+            Compression::Gzip.default_level(),
+        ));
         let mut tar = HashingReader::new(TeeReader {
             inner: plain,
             copy: gz,

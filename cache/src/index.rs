@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Version of [`SCHEMA`], kept in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added `layer_diffs` and `layer_blobs` (created on open, nothing else changes).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -35,6 +36,22 @@ CREATE TABLE IF NOT EXISTS layers (
     digest TEXT NOT NULL,
     size INTEGER NOT NULL,
     media_type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layer_diffs (
+    snapshot TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    diff_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (snapshot, epoch)
+);
+CREATE INDEX IF NOT EXISTS layer_diffs_by_diff_id ON layer_diffs (diff_id);
+CREATE TABLE IF NOT EXISTS layer_blobs (
+    diff_id TEXT NOT NULL,
+    compression TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (diff_id, compression, level)
 );
 CREATE TABLE IF NOT EXISTS chains (
     chain_id TEXT PRIMARY KEY,
@@ -396,6 +413,7 @@ impl Index {
             for sql in [
                 "DELETE FROM cache_records WHERE snapshot = ?1",
                 "DELETE FROM layers WHERE snapshot = ?1",
+                "DELETE FROM layer_diffs WHERE snapshot = ?1",
                 "DELETE FROM chains WHERE snapshot = ?1",
                 "DELETE FROM snapshots WHERE id = ?1",
             ] {
@@ -451,6 +469,87 @@ impl Index {
                 layer.size as i64,
                 layer.media_type
             ],
+        )
+    }
+
+    /// The uncompressed layer of built `snapshot` written with mtimes clamped to `epoch`:
+    /// its diff id and size.
+    pub fn layer_diff(&self, snapshot: &str, epoch: Option<i64>) -> Result<Option<(String, u64)>> {
+        self.query_one(
+            "SELECT diff_id, size FROM layer_diffs WHERE snapshot = ?1 AND epoch = ?2",
+            params![snapshot, epoch_key(epoch)],
+            |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)),
+        )
+    }
+
+    /// Records the uncompressed layer of built `snapshot` written with `epoch`.
+    pub fn insert_layer_diff(
+        &self,
+        snapshot: &str,
+        epoch: Option<i64>,
+        diff_id: &str,
+        size: u64,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO layer_diffs (snapshot, epoch, diff_id, size)
+                 VALUES (?1, ?2, ?3, ?4)",
+            params![snapshot, epoch_key(epoch), diff_id, size as i64],
+        )
+    }
+
+    /// A committed snapshot, and the epoch, whose layer has `diff_id`.
+    pub fn layer_diff_source(&self, diff_id: &str) -> Result<Option<(String, Option<i64>)>> {
+        let found: Option<(String, String)> = self.query_one(
+            "SELECT d.snapshot, d.epoch FROM layer_diffs d JOIN snapshots s ON s.id = d.snapshot
+                 WHERE d.diff_id = ?1 AND s.state = 'committed' LIMIT 1",
+            params![diff_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(found.map(|(snapshot, epoch)| (snapshot, epoch.parse().ok())))
+    }
+
+    /// The blob holding the layer `diff_id` compressed with `compression` at `level`:
+    /// its digest and size.
+    pub fn layer_blob(
+        &self,
+        diff_id: &str,
+        compression: &str,
+        level: i32,
+    ) -> Result<Option<(String, u64)>> {
+        self.query_one(
+            "SELECT digest, size FROM layer_blobs
+                 WHERE diff_id = ?1 AND compression = ?2 AND level = ?3",
+            params![diff_id, compression, level],
+            |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)),
+        )
+    }
+
+    /// Every compressed blob made of the layer `diff_id`.
+    pub fn layer_blob_digests(&self, diff_id: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT digest FROM layer_blobs WHERE diff_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![diff_id], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Records the blob of the layer `diff_id` compressed with `compression` at `level`.
+    pub fn insert_layer_blob(
+        &self,
+        diff_id: &str,
+        compression: &str,
+        level: i32,
+        digest: &str,
+        size: u64,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO layer_blobs (diff_id, compression, level, digest, size)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![diff_id, compression, level, digest, size as i64],
         )
     }
 
@@ -545,6 +644,11 @@ impl Index {
             Ok(())
         })
     }
+}
+
+/// How an optional epoch is kept in a key column: the number, or empty.
+fn epoch_key(epoch: Option<i64>) -> String {
+    epoch.map(|e| e.to_string()).unwrap_or_default()
 }
 
 fn mark_committed(tx: &Connection, id: &str, size: u64, empty: bool) -> rusqlite::Result<()> {

@@ -15,6 +15,7 @@
 //! └── locks-v1/        one lock file per cache key being built
 //! ```
 
+mod archive;
 mod content;
 mod digest;
 mod error;
@@ -26,6 +27,7 @@ pub mod index;
 mod keylock;
 pub mod layer;
 pub mod oci;
+mod outbound;
 mod reference;
 pub mod root;
 pub mod rootfs;
@@ -34,11 +36,13 @@ mod store;
 pub mod tree;
 mod usage;
 
+pub use archive::{ArchiveFormat, ArchiveImage, ArchiveReport};
 pub use content::{BlobWriter, ContentStore};
 pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
+pub use outbound::{ExportCompression, OutboundLayer};
 pub use reference::{Reference, familiar, normalize_reference, tag_reference};
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};

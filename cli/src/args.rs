@@ -22,6 +22,8 @@ pub enum Command {
     Run(RunArgs),
     /// Import a rootfs tarball as a one-layer image
     Import(ImportArgs),
+    /// Save images to an archive (docker-archive, or an OCI archive)
+    Save(SaveArgs),
     /// List images
     Images,
     /// Inspect the build cache
@@ -152,8 +154,76 @@ pub struct BuildArgs {
     /// Only parse and lint the Dockerfile, do not build (exit 1 on errors)
     #[arg(long)]
     pub check: bool,
+    /// Output, in BuildKit's syntax: `type=oci|docker|tar,dest=FILE|-`,
+    /// `type=local,dest=DIR`, `type=image,name=REF[,push=true]` (`-` alone: a tar of the
+    /// filesystem on stdout, `DIR` alone: `type=local`); may be repeated
+    #[arg(short = 'o', long = "output", value_name = "SPEC")]
+    pub outputs: Vec<String>,
+    /// Push the image to its registry (the same as `type=image,push=true`; not supported yet)
+    #[arg(long)]
+    pub push: bool,
+    /// Write the image id (its config digest) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Write the build's result (digests, names) as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    /// Set a label on the image (`KEY=VALUE`); may be repeated
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub compression: CompressionArgs,
     /// The build context folder
     pub context: PathBuf,
+}
+
+/// How layers are compressed when they leave the machine.
+#[derive(Debug, Args)]
+pub struct CompressionArgs {
+    /// Compression of layers that leave the machine (archives, pushes)
+    #[arg(long, value_enum, default_value_t = CompressionKind::Gzip)]
+    pub compression: CompressionKind,
+    /// Compression level (gzip 0-9, default 6; zstd 1-22, default 3)
+    #[arg(long, value_name = "N")]
+    pub compression_level: Option<i32>,
+    /// Also recompress layers stored compressed another way (base image layers)
+    #[arg(long)]
+    pub force_compression: bool,
+}
+
+/// A layer compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionKind {
+    /// gzip
+    Gzip,
+    /// zstd
+    Zstd,
+    /// No compression
+    Uncompressed,
+}
+
+/// Format of `kiln save`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SaveFormat {
+    /// Docker's `docker save` format (`docker-archive:`)
+    Docker,
+    /// An OCI image layout in a tar (`oci-archive:`)
+    Oci,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write the archive to FILE (default: stdout)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Archive format
+    #[arg(long, value_enum, default_value_t = SaveFormat::Docker)]
+    pub format: SaveFormat,
+    #[command(flatten)]
+    pub compression: CompressionArgs,
+    /// The images to save
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]

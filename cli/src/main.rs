@@ -6,10 +6,12 @@
 
 mod args;
 mod commands;
+mod destination;
 mod diagnostics;
 mod error;
 mod escape;
 mod output;
+mod output_spec;
 mod progress;
 mod prune_flags;
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(&root, args),
         Command::Run(args) => commands::run::run(&root, args),
         Command::Import(args) => commands::import::run(&root, args),
+        Command::Save(args) => commands::save::run(&root, args),
         Command::Images => commands::images::run(&root),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
         Command::Check(args) => commands::check::run(&commands::dockerfile_path(

@@ -25,3 +25,41 @@ pub fn eprintln(text: impl Display) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{text}").and_then(|()| err.flush());
 }
+
+/// Streams bytes to stdout through `write`; a reader that went away ends the command
+/// quietly, as [`print`] does.
+pub fn stream_stdout(
+    write: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let mut out = BrokenPipeWatch {
+        inner: std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()),
+        broken: false,
+    };
+    let result = write(&mut out).and_then(|()| out.flush().map_err(CliError::stdout));
+    match result {
+        Err(_) if out.broken => Err(CliError::StdoutClosed),
+        other => other,
+    }
+}
+
+/// A writer that remembers whether its reader went away.
+struct BrokenPipeWatch<W> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W: Write> Write for BrokenPipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.note(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.note(e))
+    }
+}
+
+impl<W> BrokenPipeWatch<W> {
+    fn note(&mut self, e: &std::io::Error) {
+        self.broken |= e.kind() == std::io::ErrorKind::BrokenPipe;
+    }
+}

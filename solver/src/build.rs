@@ -10,6 +10,7 @@ use kiln_cache::index::ImageRow;
 use kiln_cache::oci::{History, rfc3339};
 use kiln_executor::Sandbox;
 use kiln_parser::Dockerfile;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,12 +34,16 @@ pub struct BuildRequest {
     pub jobs: usize,
     /// `SOURCE_DATE_EPOCH`: the time written in the image instead of the build's.
     pub source_date_epoch: Option<i64>,
+    /// `--label`s, set on the image over the Dockerfile's.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
     pub image: ImageRow,
+    /// The committed snapshot holding the image's filesystem (`None`: empty).
+    pub top: Option<String>,
     /// `--build-arg`s no ARG consumed.
     pub unused_build_args: Vec<String>,
 }
@@ -69,6 +74,7 @@ pub async fn build(
         None => Default::default(),
     };
     let mut config = plan.config;
+    config.config.labels.extend(request.labels.clone());
     // Times come from the cache records, so a fully cached rebuild writes the same
     // config, and so the same image id.
     let mut time = config
@@ -97,14 +103,16 @@ pub async fn build(
         .and_then(|r| r.snapshot.clone());
     let (tags, epoch) = (request.tags.clone(), request.source_date_epoch);
     let root = store.root().path().to_path_buf();
+    let snapshot = top.clone();
     let image = tokio::task::spawn_blocking(move || {
-        store.write_image(config, top.as_deref(), &tags, created, epoch)
+        store.write_image(config, snapshot.as_deref(), &tags, created, epoch)
     })
     .await
     .map_err(|e| crate::SolveError::Io(std::io::Error::other(e)))?
     .map_err(|e| crate::SolveError::from(e).on_full_disk(EXPORT_STEP, None, &root))?;
     Ok(BuildOutcome {
         image,
+        top,
         unused_build_args: plan.unused_build_args,
     })
 }

@@ -27,7 +27,8 @@ pub(crate) struct Inventory {
     pub chains: HashMap<String, String>,
     /// Each tagged image's chain ids, bottom layer first.
     pub images: Vec<Vec<String>>,
-    /// Blobs reachable from the tagged images: manifests, configs, layers.
+    /// Blobs reachable from the tagged images: manifests, configs, layers (and their
+    /// compressed exports).
     pub blobs: HashSet<String>,
 }
 
@@ -66,6 +67,10 @@ impl Inventory {
             inventory
                 .blobs
                 .extend(image.manifest.layers.iter().map(|l| l.digest.clone()));
+            // Blobs made when its layers left the machine, so the next export reuses them.
+            for diff_id in &image.config.rootfs.diff_ids {
+                inventory.blobs.extend(index.layer_blob_digests(diff_id)?);
+            }
             inventory
                 .images
                 .push(chain_ids(&image.config.rootfs.diff_ids));

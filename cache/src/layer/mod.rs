@@ -18,8 +18,8 @@
 //! operations of [`crate::rootfs`]; no entry of a hostile archive can write outside `dest`.
 
 mod apply;
-mod gzip;
-mod header;
+mod compress;
+pub(crate) mod header;
 mod parents;
 mod whiteout;
 mod write;
@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use crate::rootfs::RootfsError;
 
 pub use apply::apply_layer;
-pub use gzip::ParallelGz;
+pub use compress::{Compression, ParallelCompressor};
 pub use write::write_layer;
 
 /// Options of [`write_layer`] that change the bytes of the layer.

@@ -32,10 +32,13 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     for tag in &args.tags {
         tag_reference(tag)?;
     }
+    let outputs = super::outputs::BuildOutputs::from_args(&args)?;
     let build_args = parse_build_args(&args.build_args)?;
+    let labels = parse_labels(&args.labels)?;
     let source_date_epoch = super::source_date_epoch()?;
     let runtime = crate::engine_runtime()?;
     let store = Arc::new(Store::open(root, LockMode::Shared)?);
+    let store_for_outputs = store.clone();
     let sandbox = Arc::new(super::sandbox(&args.sandbox)?);
     let request = BuildRequest {
         dockerfile,
@@ -47,7 +50,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
             allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
             target: args.target.clone(),
         },
-        tags: args.tags.clone(),
+        tags: outputs.names.clone(),
         no_cache: args.no_cache,
         jobs: match args.jobs {
             Some(0) => return Err(CliError::user("`--jobs` must be at least 1")),
@@ -55,6 +58,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
             None => 0,
         },
         source_date_epoch,
+        labels,
     };
     let outcome = runtime
         .block_on(build(
@@ -74,10 +78,23 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         "writing image {} done",
         outcome.image.config_digest
     ));
-    for tag in &args.tags {
+    for tag in &outputs.names {
         eprintln(format_args!("naming to {} done", normalize_reference(tag)?));
     }
+    outputs.write(&store_for_outputs, &outcome, source_date_epoch)?;
     Ok(0)
+}
+
+/// `--label K=V` pairs.
+fn parse_labels(raw: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    raw.iter()
+        .map(|label| match label.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(CliError::user(format!(
+                "invalid label `{label}`: expected KEY=VALUE"
+            ))),
+        })
+        .collect()
 }
 
 /// `K=V` pairs; a bare `K` takes its value from the environment (and is skipped if unset).

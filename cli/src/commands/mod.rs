@@ -5,10 +5,14 @@ pub mod cache;
 pub mod check;
 pub mod images;
 pub mod import;
+pub mod outputs;
 pub mod run;
+pub mod save;
 
-use crate::args::{DevicesCgroup, Network, SandboxArgs};
+use crate::args::{CompressionArgs, CompressionKind, DevicesCgroup, Network, SandboxArgs};
 use crate::error::CliError;
+use kiln_cache::layer::Compression;
+use kiln_cache::{ArchiveReport, ExportCompression};
 use kiln_executor::{DevicePolicy, NetworkMode, Sandbox};
 use kiln_parser::MAX_DOCKERFILE_SIZE;
 use std::io::Read;
@@ -68,6 +72,42 @@ pub fn sandbox(args: &SandboxArgs) -> Result<Sandbox, CliError> {
         DevicesCgroup::Unrestricted => DevicePolicy::Unrestricted,
     };
     Ok(Sandbox::new(std::env::current_exe()?).with_devices(devices))
+}
+
+impl CompressionArgs {
+    /// The compression asked for, its level checked.
+    pub fn export_compression(&self) -> Result<ExportCompression, CliError> {
+        let compression = match self.compression {
+            CompressionKind::Gzip => Compression::Gzip,
+            CompressionKind::Zstd => Compression::Zstd,
+            CompressionKind::Uncompressed => Compression::Uncompressed,
+        };
+        let level = self
+            .compression_level
+            .unwrap_or_else(|| compression.default_level());
+        let levels = compression.levels();
+        if !levels.contains(&level) {
+            return Err(CliError::user(format!(
+                "`--compression-level {level}` is out of range for {}: {}-{}",
+                compression.name(),
+                levels.start(),
+                levels.end()
+            )));
+        }
+        Ok(ExportCompression {
+            compression,
+            level,
+            force: self.force_compression,
+        })
+    }
+}
+
+/// Says on stderr what an archive cost: layers compressed now, and layers reused.
+pub fn report_export(report: &ArchiveReport) {
+    crate::output::eprintln(format_args!(
+        "exporting layers: {} compressed, {} reused",
+        report.compressed, report.reused
+    ));
 }
 
 /// Docker-style human sizes: 1.23MB (decimal units).

@@ -50,15 +50,26 @@ fn full_disk_build_exits_1_naming_the_root() {
     let tmpfs = Tmpfs::new("48m");
     let kiln = Kiln::new_in(tmpfs.path());
 
-    // The RUN leaves room for its commit, not for its (incompressible) layer blob.
+    // The RUN leaves room for its commit, not for a copy of its (incompressible) layer:
+    // the image needs none (layers stay in their snapshot), the layer leaving does.
     let bytes = tmpfs.free() * 6 / 10;
     let step = format!("RUN head -c {bytes} /dev/urandom > /big");
     let dir = kiln.context(
         "blob",
         &[("Dockerfile", &format!("FROM busybox:local\n{step}\n"))],
     );
-    let run = kiln.build("blob:1", &dir);
-    assert_no_space(&kiln, &run, "exporting to image");
+    let out = tmpfs.path().join("out.tar");
+    let output = format!("type=oci,dest={}", out.display());
+    let run = kiln.cmd(&["build", "-o", &output, &dir.display().to_string()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("writing image"), "{}", run.stderr);
+    let message = run.stderr.to_lowercase();
+    assert!(
+        message.contains("no space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists(), "a half-written archive is visible");
     kiln.cmd(&["cache", "prune", "--all", "-f"]).ok();
 
     // The RUN fills the disk to the last byte, and succeeds: the commit cannot write.

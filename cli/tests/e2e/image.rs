@@ -37,23 +37,61 @@ fn config(kiln: &Kiln, name: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(blob(digest)).unwrap()).unwrap()
 }
 
-/// The layer blob paths of a tagged image.
-fn layers(kiln: &Kiln, name: &str) -> Vec<String> {
-    let (manifest, blob) = manifest(kiln, name);
+/// The files of a tar archive by path.
+pub fn archive_files(archive: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    tar::Archive::new(archive)
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().display().to_string();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (path, data)
+        })
+        .collect()
+}
+
+/// The layers (uncompressed tars) of the first image of an OCI archive (gzip layers).
+pub fn oci_archive_layers(archive: &[u8]) -> Vec<Vec<u8>> {
+    let files = archive_files(archive);
+    let json = |path: &str| -> serde_json::Value {
+        serde_json::from_slice(files.get(path).unwrap_or_else(|| panic!("no {path}"))).unwrap()
+    };
+    let blob = |d: &serde_json::Value| format!("blobs/{}", d.as_str().unwrap().replace(':', "/"));
+    let manifest = json(&blob(&json("index.json")["manifests"][0]["digest"]));
     manifest["layers"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| blob(l["digest"].as_str().unwrap()).display().to_string())
+        .map(|l| {
+            assert_eq!(
+                l["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+gzip"
+            );
+            let mut data = Vec::new();
+            flate2::read::MultiGzDecoder::new(&files[&blob(&l["digest"])][..])
+                .read_to_end(&mut data)
+                .unwrap();
+            data
+        })
         .collect()
 }
 
-fn tar_entries(path: &str) -> Vec<String> {
-    let mut data = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_end(&mut data)
-        .unwrap();
-    tar::Archive::new(&data[..])
+/// The layers of a tagged image as they leave the machine (`kiln save --format oci`).
+fn layers(kiln: &Kiln, name: &str) -> Vec<Vec<u8>> {
+    let path = kiln
+        .work
+        .path()
+        .join(format!("{}.tar", name.replace(':', "_")));
+    let out = path.display().to_string();
+    kiln.cmd(&["save", "--format", "oci", "-o", &out, name])
+        .ok();
+    oci_archive_layers(&std::fs::read(&path).unwrap())
+}
+
+fn tar_entries(data: &[u8]) -> Vec<String> {
+    tar::Archive::new(data)
         .entries()
         .unwrap()
         .map(|e| e.unwrap().path().unwrap().display().to_string())
@@ -191,7 +229,7 @@ fn config_only_instructions_are_written_like_docker() {
 }
 
 #[test]
-fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
+fn source_date_epoch_gives_identical_images_and_oci_archives_across_state_roots() {
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let tar = std::env::temp_dir().join(format!("kiln-sde-{}.tar", std::process::id()));
     let script = crate::harness::testdata().join("make-busybox-rootfs.sh");
@@ -216,10 +254,20 @@ fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
                 "FROM busybox:local\nRUN mkdir /out && echo same > /out/f\nENV X=1\n",
             )],
         );
-        kiln.cmd_env(&["build", "-t", "r:1", &dir.display().to_string()], &epoch)
-            .ok();
+        let archive = kiln.work.path().join("image.tar");
+        let output = format!("type=oci,dest={}", archive.display());
+        let args = [
+            "build",
+            "-t",
+            "r:1",
+            "-o",
+            &output,
+            &dir.display().to_string(),
+        ];
+        kiln.cmd_env(&args, &epoch).ok();
         let (manifest, _) = manifest(&kiln, "r:1");
-        (kiln.image_id("r:1"), manifest["layers"].clone())
+        let archive = std::fs::read(archive).unwrap();
+        (kiln.image_id("r:1"), manifest["layers"].clone(), archive)
     };
     let first = build("one");
     // Another second, another machine's paths: the same bytes.
@@ -228,6 +276,7 @@ fn source_date_epoch_gives_byte_identical_images_across_state_roots() {
     std::fs::remove_file(&tar).unwrap();
     assert_eq!(first.1, second.1, "layers differ");
     assert_eq!(first.0, second.0, "image ids differ");
+    assert!(first.2 == second.2, "the OCI archives differ");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod harness;
 mod holes;
 mod image;
 mod labels;
+mod outputs;
 mod pipes;
 mod prune;
 mod run;

@@ -4,7 +4,7 @@
 
 mod exec;
 mod file;
-mod mount;
+pub(crate) mod mount;
 mod stage_source;
 mod tail;
 mod vertex;
