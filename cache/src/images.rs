@@ -9,6 +9,7 @@ use crate::oci::{
 };
 use crate::store::Store;
 use flate2::read::MultiGzDecoder;
+use std::io::{BufRead, BufReader, Read};
 use std::collections::BTreeMap;
 
 /// An image read from the store.
@@ -44,9 +45,10 @@ impl Store {
         let parsed = crate::reference::Reference::parse(reference)?;
         let name = parsed.canonical();
         let found = match &parsed.digest {
-            // A pinned reference names a manifest: any tag of the repository that has it.
+            // A pinned reference names a manifest (or the index a pull resolved): any
+            // tag of the repository that has it.
             Some(digest) => self.index().images()?.into_iter().find(|row| {
-                row.manifest_digest == *digest
+                (row.manifest_digest == *digest || row.name == name)
                     && crate::reference::Reference::parse(&row.name)
                         .is_ok_and(|r| r.name() == parsed.name())
             }),
@@ -116,9 +118,7 @@ impl Store {
             }
             let active = self.prepare(parent.as_deref())?;
             let blob = self.content().open_blob(&layer.digest)?;
-            let mut tar = crate::digest::HashingReader::new(MultiGzDecoder::new(
-                std::io::BufReader::new(blob),
-            ));
+            let mut tar = crate::digest::HashingReader::new(decompressed(blob)?);
             // apply_layer reads the stream to its end, so the digest covers all of it.
             if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
                 return Err(self.abort_after(active, e.into()));
@@ -147,4 +147,18 @@ impl Store {
         }
         Ok(parent)
     }
+}
+
+/// A layer blob's tar stream: gzip and zstd are recognised by their magic bytes,
+/// anything else is read as a plain tar.
+fn decompressed(blob: fs_err::File) -> Result<Box<dyn Read>> {
+    let mut reader = BufReader::new(blob);
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(MultiGzDecoder::new(reader))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::Decoder::with_buffer(reader)?)
+    } else {
+        Box::new(reader)
+    })
 }

@@ -27,6 +27,7 @@ mod keylock;
 pub mod layer;
 pub mod oci;
 mod reference;
+pub mod registry;
 pub mod root;
 pub mod rootfs;
 mod snapshot;
