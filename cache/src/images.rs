@@ -9,8 +9,8 @@ use crate::oci::{
 };
 use crate::store::Store;
 use flate2::read::MultiGzDecoder;
-use std::io::{BufRead, BufReader, Read};
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
 
 /// An image read from the store.
 #[derive(Debug, Clone)]

@@ -76,10 +76,12 @@ pub enum RegistryError {
         free: u64,
     },
     /// The blob stream broke off.
-    #[error("{host}: reading blob {digest}")]
+    #[error("{host}: blob {digest} broke off after {done} of {expected} bytes")]
     Stream {
         host: String,
         digest: String,
+        done: u64,
+        expected: u64,
         #[source]
         source: std::io::Error,
     },

@@ -72,6 +72,8 @@ pub async fn fetch_blob(
                 return Err(RegistryError::Stream {
                     host: host.into(),
                     digest: blob.digest.clone(),
+                    done,
+                    expected: blob.size,
                     source,
                 });
             }

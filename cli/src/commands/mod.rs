@@ -5,9 +5,10 @@ pub mod cache;
 pub mod check;
 pub mod images;
 pub mod import;
+pub mod pull;
 pub mod run;
 
-use crate::args::{DevicesCgroup, Network, SandboxArgs};
+use crate::args::{DevicesCgroup, Network, RegistryArgs, SandboxArgs};
 use crate::error::CliError;
 use kiln_executor::{DevicePolicy, NetworkMode, Sandbox};
 use kiln_parser::MAX_DOCKERFILE_SIZE;
@@ -104,6 +105,16 @@ pub fn human_age(unix_seconds: i64) -> String {
     } else {
         format!("{n} {unit}s ago")
     }
+}
+
+/// The registries a command pulls from: the config file's settings plus
+/// `--insecure-registry` hosts.
+pub fn registries(args: &RegistryArgs) -> Result<kiln_cache::registry::Registries, CliError> {
+    let mut config = kiln_cache::registry::RegistryConfig::load()?;
+    for host in &args.insecure_registries {
+        config.allow_http(host);
+    }
+    Ok(kiln_cache::registry::Registries::new(config))
 }
 
 #[cfg(test)]

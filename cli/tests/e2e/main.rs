@@ -15,6 +15,7 @@ mod image;
 mod labels;
 mod pipes;
 mod prune;
+mod registry;
 mod run;
 mod sandbox;
 mod store;
