@@ -118,18 +118,13 @@ impl Registries {
             .await?;
         // The bytes as received: their digest is the one resolved.
         content.write_blob(&resolved.bytes)?;
-        let row = ImageRow {
-            name: reference.canonical(),
-            manifest_digest: resolved.digest.clone(),
-            manifest_size: resolved.bytes.len() as u64,
-            config_digest: manifest.config.digest.clone(),
-            size: manifest.layers.iter().map(|l| l.size).sum(),
-            created: config
-                .created
-                .as_deref()
-                .and_then(crate::oci::parse_rfc3339)
-                .unwrap_or(0),
-        };
+        let row = crate::images::image_row(
+            &reference.canonical(),
+            &resolved.digest,
+            resolved.bytes.len(),
+            &manifest,
+            &config,
+        );
         let updated = store.index().image(&row.name)?.as_ref() != Some(&row);
         store.tag_image(&row)?;
         Ok(Pulled {
