@@ -43,9 +43,10 @@ impl Store {
         let parsed = crate::reference::Reference::parse(reference)?;
         let name = parsed.canonical();
         let found = match &parsed.digest {
-            // A pinned reference names a manifest: any tag of the repository that has it.
+            // A pinned reference names a manifest (or the index a pull resolved): any
+            // tag of the repository that has it.
             Some(digest) => self.index().images()?.into_iter().find(|row| {
-                row.manifest_digest == *digest
+                (row.manifest_digest == *digest || row.name == name)
                     && crate::reference::Reference::parse(&row.name)
                         .is_ok_and(|r| r.name() == parsed.name())
             }),
@@ -73,18 +74,7 @@ impl Store {
         let config: ImageConfig =
             serde_json::from_slice(&self.content().read_blob(&manifest.config.digest)?)
                 .map_err(|e| CacheError::json(format!("config {}", manifest.config.digest), e))?;
-        let row = ImageRow {
-            name: digest.to_string(),
-            manifest_digest: digest.to_string(),
-            manifest_size: manifest_bytes.len() as u64,
-            config_digest: manifest.config.digest.clone(),
-            size: manifest.layers.iter().map(|l| l.size).sum(),
-            created: config
-                .created
-                .as_deref()
-                .and_then(crate::oci::parse_rfc3339)
-                .unwrap_or(0),
-        };
+        let row = image_row(digest, digest, manifest_bytes.len(), &manifest, &config);
         Ok(Image {
             row,
             manifest,
@@ -159,4 +149,27 @@ pub(crate) fn layer_reader<'a>(
             }
         })?;
     Ok(compression.reader(blob)?)
+}
+
+/// The row of an image named `name` whose manifest (of `manifest_size` bytes) has
+/// `digest`.
+pub(crate) fn image_row(
+    name: &str,
+    digest: &str,
+    manifest_size: usize,
+    manifest: &Manifest,
+    config: &ImageConfig,
+) -> ImageRow {
+    ImageRow {
+        name: name.to_string(),
+        manifest_digest: digest.to_string(),
+        manifest_size: manifest_size as u64,
+        config_digest: manifest.config.digest.clone(),
+        size: manifest.layers.iter().map(|l| l.size).sum(),
+        created: config
+            .created
+            .as_deref()
+            .and_then(crate::oci::parse_rfc3339)
+            .unwrap_or(0),
+    }
 }

@@ -29,6 +29,7 @@ pub mod layer;
 pub mod oci;
 mod outbound;
 mod reference;
+pub mod registry;
 pub mod root;
 pub mod rootfs;
 mod snapshot;

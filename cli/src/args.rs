@@ -24,6 +24,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Save images to an archive (docker-archive, or an OCI archive)
     Save(SaveArgs),
+    /// Pull an image from a registry
+    Pull(PullArgs),
     /// List images
     Images,
     /// Inspect the build cache
@@ -258,6 +260,22 @@ pub struct ImportArgs {
     pub tarball: PathBuf,
     /// Image name, `name[:tag]`
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Image reference, `[registry/]name[:tag][@digest]`
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Registry options shared by the commands that pull.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Allow plain HTTP to this registry host (`host[:port]`; loopback hosts always may)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

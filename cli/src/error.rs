@@ -100,6 +100,17 @@ impl From<kiln_cache::CacheError> for CliError {
     }
 }
 
+impl From<kiln_cache::registry::RegistryError> for CliError {
+    fn from(e: kiln_cache::registry::RegistryError) -> Self {
+        use kiln_cache::registry::RegistryError as E;
+        match e {
+            E::Store(store) => store.into(),
+            // Everything else is the registry's answer or the user's settings.
+            other => Self::User(render_chain(&other)),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         Self::Internal(render_chain(&e))

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Import(args) => commands::import::run(&root, args),
         Command::Save(args) => commands::save::run(&root, args),
+        Command::Pull(args) => commands::pull::run(&root, args),
         Command::Images => commands::images::run(&root),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
         Command::Check(args) => commands::check::run(&commands::dockerfile_path(

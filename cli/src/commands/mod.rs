@@ -6,10 +6,13 @@ pub mod check;
 pub mod images;
 pub mod import;
 pub mod outputs;
+pub mod pull;
 pub mod run;
 pub mod save;
 
-use crate::args::{CompressionArgs, CompressionKind, DevicesCgroup, Network, SandboxArgs};
+use crate::args::{
+    CompressionArgs, CompressionKind, DevicesCgroup, Network, RegistryArgs, SandboxArgs,
+};
 use crate::error::CliError;
 use kiln_cache::layer::Compression;
 use kiln_cache::{ArchiveReport, ExportCompression};
@@ -144,6 +147,16 @@ pub fn human_age(unix_seconds: i64) -> String {
     } else {
         format!("{n} {unit}s ago")
     }
+}
+
+/// The registries a command pulls from: the config file's settings plus
+/// `--insecure-registry` hosts.
+pub fn registries(args: &RegistryArgs) -> Result<kiln_cache::registry::Registries, CliError> {
+    let mut config = kiln_cache::registry::RegistryConfig::load()?;
+    for host in &args.insecure_registries {
+        config.allow_http(host);
+    }
+    Ok(kiln_cache::registry::Registries::new(config))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod labels;
 mod outputs;
 mod pipes;
 mod prune;
+mod registry;
 mod run;
 mod sandbox;
 mod store;

@@ -222,7 +222,10 @@ fn metadata_file_iidfile_labels_and_tar_output_describe_the_build() {
     );
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
     assert_eq!(meta["containerimage.config.digest"], id.as_str());
-    assert_eq!(meta["image.name"], "docker.io/library/m:2", "full names, as buildx writes them");
+    assert_eq!(
+        meta["image.name"], "docker.io/library/m:2",
+        "full names, as buildx writes them"
+    );
     assert!(
         meta["containerimage.digest"]
             .as_str()

@@ -1,0 +1,113 @@
+//! Per-host connection settings: plain HTTP only for loopback hosts and hosts the user
+//! allows; HTTPS with the system roots plus the host's CAs from the config and, like
+//! docker, `/etc/docker/certs.d/<host>/*.crt`.
+
+use super::config::HostConfig;
+use super::error::{RegistryError, Result};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Where docker keeps per-registry CA certificates.
+const DOCKER_CERTS_DIR: &str = "/etc/docker/certs.d";
+/// Blobs downloaded at once per host.
+const PARALLEL_DOWNLOADS: usize = 3;
+
+/// Whether `host` (`name[:port]`) is a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(bracketed),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An `oci_client` client for one host.
+pub fn client(host: &str, config: &HostConfig) -> Result<oci_client::Client> {
+    // reqwest is built without a default crypto provider; a second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let protocol = if config.http || is_loopback(host) {
+        ClientProtocol::Http
+    } else {
+        ClientProtocol::Https
+    };
+    let mut roots = Vec::new();
+    for path in ca_files(host, config) {
+        let data = fs_err::read(&path).map_err(|source| RegistryError::Ca {
+            host: host.to_string(),
+            path: path.clone(),
+            source,
+        })?;
+        roots.push(Certificate {
+            encoding: CertificateEncoding::Pem,
+            data,
+        });
+    }
+    Ok(oci_client::Client::new(ClientConfig {
+        protocol,
+        accept_invalid_certificates: config.insecure,
+        extra_root_certificates: roots,
+        max_concurrent_download: PARALLEL_DOWNLOADS,
+        ..Default::default()
+    }))
+}
+
+/// The CA files for `host`: the config's, then docker's `certs.d` ones.
+fn ca_files(host: &str, config: &HostConfig) -> Vec<PathBuf> {
+    let mut files = config.ca.clone();
+    files.extend(certs_d(&Path::new(DOCKER_CERTS_DIR).join(host)));
+    files
+}
+
+/// The `*.crt` files of a docker `certs.d/<host>` folder, sorted (none if it is absent).
+fn certs_d(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "crt"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_count_as_loopback() {
+        for host in [
+            "127.0.0.1:5000",
+            "localhost",
+            "localhost:1",
+            "[::1]:80",
+            "127.8.9.1",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "docker.io",
+            "10.0.0.1:5000",
+            "localhost.example",
+            "[fe80::1]:5",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn certs_d_lists_crt_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.crt", "a.crt", "client.key", "client.cert"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let names: Vec<_> = certs_d(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.crt", "b.crt"]);
+        assert!(certs_d(&dir.path().join("absent")).is_empty());
+    }
+}

@@ -1,0 +1,78 @@
+//! The registry client, on `oci-client`'s raw calls, split as containerd's
+//! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`), resolving a
+//! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
+//! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`).
+
+mod config;
+mod error;
+mod fetcher;
+mod hosts;
+mod platform;
+mod pull;
+mod resolver;
+
+pub use config::{HostConfig, RegistryConfig};
+pub use error::{RegistryError, Result};
+pub use hosts::is_loopback;
+pub use platform::Platform;
+pub use pull::Pulled;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How far one blob of a pull is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobProgress {
+    /// The store had it already.
+    Exists,
+    /// Bytes received so far, of the total.
+    Downloading { done: u64, total: u64 },
+    /// Verified and in the store.
+    Complete,
+}
+
+/// Receives pull progress; implementations must be cheap and must not block.
+pub trait PullProgress: Send + Sync {
+    /// A blob (config or layer) moved on.
+    fn blob(&self, digest: &str, progress: BlobProgress);
+}
+
+/// A progress sink that drops everything.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl PullProgress for NoProgress {
+    fn blob(&self, _digest: &str, _progress: BlobProgress) {}
+}
+
+/// The registries kiln talks to: their settings and one client per host.
+pub struct Registries {
+    config: RegistryConfig,
+    platform: Platform,
+    clients: Mutex<HashMap<String, Arc<oci_client::Client>>>,
+}
+
+impl Registries {
+    /// Registries with these settings, pulling for the host's platform.
+    pub fn new(config: RegistryConfig) -> Self {
+        Self {
+            config,
+            platform: Platform::host(),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for `host`, made on first use.
+    fn client(&self, host: &str) -> Result<Arc<oci_client::Client>> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(host) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(hosts::client(host, &self.config.host(host))?);
+        clients.insert(host.to_string(), client.clone());
+        Ok(client)
+    }
+}

@@ -1,0 +1,126 @@
+//! Pulling from registries on 127.0.0.1: a real `docker-registry` fed by `skopeo copy`
+//! from kiln's own content store (an OCI layout), and a hostile one.
+
+mod server;
+
+use crate::harness::Kiln;
+use server::{Hostile, LocalRegistry, hostile_registry};
+
+/// A registry holding busybox (from a kiln store) as `target`.
+fn registry_with_busybox(target: &str) -> Option<(LocalRegistry, Kiln)> {
+    let registry = LocalRegistry::start()?;
+    let source = Kiln::new();
+    registry.push_layout(
+        &source.content_dir(),
+        "docker.io/library/busybox:local",
+        target,
+        false,
+    );
+    Some((registry, source))
+}
+
+#[test]
+fn pulled_image_runs() {
+    let Some((registry, _source)) = registry_with_busybox("tools/busybox:1") else {
+        return;
+    };
+    let kiln = Kiln::empty();
+    let name = format!("{}/tools/busybox:1", registry.host);
+    let pull = kiln.cmd(&["pull", &name]).ok();
+    assert!(
+        pull.stdout.starts_with("Digest: sha256:"),
+        "{}",
+        pull.stdout
+    );
+    assert!(
+        pull.stdout
+            .contains(&format!("Status: Downloaded newer image for {name}\n"))
+    );
+    assert!(pull.stdout.ends_with(&format!("{name}\n")));
+    assert!(pull.stderr.contains(": Pull complete"), "{}", pull.stderr);
+    assert_eq!(kiln.run_out(&name, &["echo", "pulled"]), "pulled\n");
+    let again = kiln.cmd(&["pull", &name]).ok();
+    assert!(again.stdout.contains("Status: Image is up to date for"));
+    assert!(
+        again.stderr.contains(": Already exists"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn docker_io_name_resolves_through_a_mirror() {
+    let Some((registry, _source)) = registry_with_busybox("library/debian:bookworm") else {
+        return;
+    };
+    let kiln = Kiln::empty();
+    let config = kiln.work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[registry.\"docker.io\"]\nmirrors = [\"{}\"]\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let env = [("KILN_CONFIG", config.as_str())];
+    let pull = kiln.cmd_env(&["pull", "debian:bookworm"], &env).ok();
+    assert!(pull.stdout.ends_with("docker.io/library/debian:bookworm\n"));
+    assert_eq!(
+        kiln.run_out("debian:bookworm", &["echo", "mirrored"]),
+        "mirrored\n"
+    );
+}
+
+/// A layer (a plain tar of one file) and a config naming it.
+fn layer_and_config() -> (Vec<u8>, Vec<u8>) {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "hello", &b"hello"[..])
+        .unwrap();
+    let layer = tar.into_inner().unwrap();
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+        kiln_cache::sha256_digest(&layer)
+    );
+    (layer, config.into_bytes())
+}
+
+/// Pulls from a hostile registry: the error must name `expected`, and the store must
+/// hold no layer blob, no temp file and no image.
+fn refused(mode: Hostile, expected: &str) {
+    let (layer, config) = layer_and_config();
+    let layer_digest = kiln_cache::sha256_digest(&layer);
+    let host = hostile_registry(mode, layer, config);
+    let kiln = Kiln::empty();
+    let run = kiln.cmd(&["pull", &format!("{host}/hostile/app:1")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(expected), "{}", run.stderr);
+    let blob = kiln
+        .content_dir()
+        .join("blobs/sha256")
+        .join(layer_digest.trim_start_matches("sha256:"));
+    assert!(!blob.exists());
+    let tmp = kiln.root.path().join("tmp-v1");
+    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+    assert!(!kiln.cmd(&["images"]).ok().stdout.contains("hostile"));
+}
+
+#[test]
+fn blob_with_wrong_digest_is_refused() {
+    refused(Hostile::WrongDigest, "expected sha256:");
+}
+
+#[test]
+fn truncated_blob_is_refused() {
+    refused(Hostile::Truncated, "broke off after");
+}
+
+#[test]
+fn manifest_claiming_a_10_gb_layer_is_refused() {
+    refused(Hostile::Huge, "10000000000");
+}

@@ -1,0 +1,198 @@
+//! Registries on 127.0.0.1 for the tests: Debian's `docker-registry` with its own config
+//! on a free port and temp storage (never the packaged service), and a tiny hostile one.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Whether `tool` is on the PATH; without it a test skips, except under `CI`, where it fails.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is missing (apt-get install {tool})"
+    );
+    if !found {
+        eprintln!("skipping: {tool} is missing");
+    }
+    found
+}
+
+/// A `docker-registry` process on a loopback port, killed when dropped.
+pub struct LocalRegistry {
+    child: Child,
+    pub host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalRegistry {
+    /// Starts one, or `None` when the tools are missing outside CI.
+    pub fn start() -> Option<Self> {
+        if !tool_available("docker-registry") || !tool_available("skopeo") {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Self {
+            child,
+            host,
+            _dir: dir,
+        };
+        // Wait until it answers (each try blocks on connect; no clock involved).
+        while get(&registry.host, "/v2/").is_none() {
+            assert!(registry.child_running(), "docker-registry exited at start");
+            std::thread::yield_now();
+        }
+        Some(registry)
+    }
+
+    fn child_running(&self) -> bool {
+        Command::new("kill")
+            .args(["-0", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Copies the image `name` of the OCI layout `layout` to `repo:tag` here.
+    pub fn push_layout(&self, layout: &Path, name: &str, target: &str, all: bool) {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        if all {
+            cmd.arg("--all");
+        }
+        let out = cmd
+            .arg(format!("oci:{}:{name}", layout.display()))
+            .arg(format!("docker://{}/{target}", self.host))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status line of `GET path` on `host`, if it connects.
+fn get(host: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(host).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).ok()?;
+    Some(line)
+}
+
+/// How the hostile registry serves its one layer.
+#[derive(Clone, Copy)]
+pub enum Hostile {
+    /// The right size, other bytes.
+    WrongDigest,
+    /// Announces the full length, sends half, closes.
+    Truncated,
+    /// The manifest claims a 10 GB layer.
+    Huge,
+}
+
+/// A registry on 127.0.0.1 serving `hostile/app:1`, whose layer misbehaves as asked.
+/// Returns its host; the thread serves until the test process ends.
+pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let digest = |b: &[u8]| kiln_cache::sha256_digest(b);
+    let layer_digest = digest(&layer);
+    let layer_size = match mode {
+        Hostile::Huge => 10_000_000_000,
+        _ => layer.len() as u64,
+    };
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{layer_size}}}]}}"#,
+        digest(&config),
+        config.len()
+    )
+    .into_bytes();
+    let config_path = format!("/v2/hostile/app/blobs/{}", digest(&config));
+    let layer_path = format!("/v2/hostile/app/blobs/{layer_digest}");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or("").to_string();
+            let (kind, body, announced): (&str, Vec<u8>, usize) = if path == "/v2/" {
+                ("application/json", b"{}".to_vec(), 2)
+            } else if path == "/v2/hostile/app/manifests/1" {
+                let n = manifest.len();
+                (
+                    "application/vnd.oci.image.manifest.v1+json",
+                    manifest.clone(),
+                    n,
+                )
+            } else if path == config_path {
+                ("application/octet-stream", config.clone(), config.len())
+            } else if path == layer_path {
+                match mode {
+                    Hostile::WrongDigest => (
+                        "application/octet-stream",
+                        vec![b'x'; layer.len()],
+                        layer.len(),
+                    ),
+                    Hostile::Truncated | Hostile::Huge => (
+                        "application/octet-stream",
+                        layer[..layer.len() / 2].to_vec(),
+                        layer.len(),
+                    ),
+                }
+            } else {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                continue;
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    host
+}
