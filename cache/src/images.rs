@@ -33,6 +33,7 @@ impl Store {
                     digest: image.manifest_digest.clone(),
                     size: image.manifest_size,
                     annotations: BTreeMap::from([(ANNOTATION_REF_NAME.into(), image.name.clone())]),
+                    extra: BTreeMap::new(),
                 })
                 .collect();
             self.content().write_index(&manifests)
