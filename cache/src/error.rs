@@ -34,6 +34,9 @@ pub enum CacheError {
     /// An image name that cannot be parsed.
     #[error("invalid image reference `{reference}`: {reason}")]
     InvalidReference { reference: String, reason: String },
+    /// `kiln rmi` refused: the image is still needed (another tag, a container).
+    #[error("conflict: unable to remove `{reference}` (must force) - {reason}")]
+    ImageConflict { reference: String, reason: String },
     /// No image with that name in the image store.
     #[error("image `{0}` not found")]
     ImageNotFound(String),

@@ -15,6 +15,7 @@
 //! └── locks-v1/        one lock file per cache key being built
 //! ```
 
+mod containers;
 mod content;
 mod digest;
 mod error;
@@ -25,8 +26,10 @@ mod import;
 pub mod index;
 mod keylock;
 pub mod layer;
+mod lookup;
 pub mod oci;
 mod reference;
+mod remove;
 pub mod root;
 pub mod rootfs;
 mod snapshot;
@@ -39,7 +42,9 @@ pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
+pub use lookup::short_id;
 pub use reference::{Reference, familiar, normalize_reference, tag_reference};
+pub use remove::Removal;
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};
 pub use store::Store;

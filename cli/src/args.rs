@@ -24,6 +24,14 @@ pub enum Command {
     Import(ImportArgs),
     /// List images
     Images,
+    /// Create a tag TARGET that refers to SOURCE
+    Tag(TagArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Display detailed information on one or more images (a JSON array)
+    Inspect(InspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
     /// Inspect the build cache
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -188,6 +196,43 @@ pub struct ImportArgs {
     pub tarball: PathBuf,
     /// Image name, `name[:tag]`
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image: `name[:tag]`, `name@digest` or an image id
+    pub source: String,
+    /// The new name, `name[:tag]`
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Remove the image even when a container uses it or, named by id, it has several tags
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Images: names or image ids
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Images: names or image ids
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Do not truncate the CREATED BY column
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The image: a name or an image id
+    pub image: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -84,6 +84,7 @@ fn is_user_cache_error(e: &kiln_cache::CacheError) -> bool {
             E::ImageNotFound(_)
             | E::InvalidReference { .. }
             | E::Locked { .. }
+            | E::ImageConflict { .. }
             | E::EmptyArchive { .. } => true,
             E::Layer(layer) => layer.is_bad_archive(),
             _ => false,

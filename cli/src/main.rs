@@ -41,6 +41,10 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Import(args) => commands::import::run(&root, args),
         Command::Images => commands::images::run(&root),
+        Command::Tag(args) => commands::tag::run(&root, &args),
+        Command::Rmi(args) => commands::rmi::run(&root, &args),
+        Command::Inspect(args) => commands::inspect::run(&root, &args),
+        Command::History(args) => commands::history::run(&root, &args),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
         Command::Check(args) => commands::check::run(&commands::dockerfile_path(
             args.file.as_deref(),

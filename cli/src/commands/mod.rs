@@ -3,9 +3,13 @@
 pub mod build;
 pub mod cache;
 pub mod check;
+pub mod history;
 pub mod images;
 pub mod import;
+pub mod inspect;
+pub mod rmi;
 pub mod run;
+pub mod tag;
 
 use crate::args::{DevicesCgroup, Network, SandboxArgs};
 use crate::error::CliError;

@@ -12,6 +12,7 @@ mod full_disk;
 mod harness;
 mod holes;
 mod image;
+mod image_commands;
 mod labels;
 mod pipes;
 mod prune;
