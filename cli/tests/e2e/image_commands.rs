@@ -113,16 +113,7 @@ fn rmi_of_the_last_tag_deletes_the_image_and_prune_reclaims_its_layers() {
     kiln.cmd(&["cache", "prune"]).ok();
     let blobs = std::fs::read_dir(kiln.content_dir().join("blobs/sha256")).unwrap();
     assert_eq!(blobs.count(), 0);
-    let snapshots = std::fs::read_dir(kiln.root.path().join("snapshots-v1"))
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count();
+    let snapshots = kiln.snapshot_dirs();
     assert_eq!(snapshots, 0);
 }
 
