@@ -49,6 +49,9 @@ pub enum CacheError {
     /// Walking, measuring or removing a directory tree failed.
     #[error(transparent)]
     Walk(#[from] crate::tree::WalkError),
+    /// `kiln load` refused an archive.
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
     /// Writing or applying a layer failed.
     #[error(transparent)]
     Layer(#[from] crate::layer::LayerError),

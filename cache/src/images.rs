@@ -8,7 +8,6 @@ use crate::oci::{
     ANNOTATION_REF_NAME, Descriptor, History, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
 };
 use crate::store::Store;
-use flate2::read::MultiGzDecoder;
 use std::collections::BTreeMap;
 
 /// An image read from the store.
@@ -154,9 +153,8 @@ impl Store {
             }
             let active = self.prepare(parent.as_deref())?;
             let blob = self.content().open_blob(&layer.digest)?;
-            let mut tar = crate::digest::HashingReader::new(MultiGzDecoder::new(
-                std::io::BufReader::new(blob),
-            ));
+            let plain = crate::compression::decompressed(std::io::BufReader::new(blob))?;
+            let mut tar = crate::digest::HashingReader::new(plain);
             // apply_layer reads the stream to its end, so the digest covers all of it.
             if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
                 return Err(self.abort_after(active, e.into()));

@@ -15,6 +15,7 @@
 //! └── locks-v1/        one lock file per cache key being built
 //! ```
 
+mod compression;
 mod containers;
 mod content;
 mod digest;
@@ -26,6 +27,7 @@ mod import;
 pub mod index;
 mod keylock;
 pub mod layer;
+mod load;
 mod lookup;
 pub mod oci;
 mod reference;
@@ -42,6 +44,7 @@ pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
+pub use load::LoadError;
 pub use lookup::short_id;
 pub use reference::{Reference, familiar, normalize_reference, tag_reference};
 pub use remove::Removal;

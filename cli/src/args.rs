@@ -32,6 +32,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Load images from a docker-archive or OCI archive (gzip or not)
+    Load(LoadArgs),
     /// Inspect the build cache
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -221,6 +223,16 @@ pub struct InspectArgs {
     /// Images: names or image ids
     #[arg(required = true)]
     pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this archive instead of stdin
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+    /// Suppress the load output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod history;
 pub mod images;
 pub mod import;
 pub mod inspect;
+pub mod load;
 pub mod rmi;
 pub mod run;
 pub mod tag;
