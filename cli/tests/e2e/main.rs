@@ -14,6 +14,7 @@ mod holes;
 mod image;
 mod image_commands;
 mod labels;
+mod load;
 mod pipes;
 mod prune;
 mod run;
