@@ -136,18 +136,15 @@ fn assert_refused(kiln: &Kiln, archive: &Path, message: &str) {
     assert_eq!(tmp.count(), 0, "temp files left behind");
 }
 
-#[test]
-fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
-    if !have("skopeo") {
-        return;
-    }
-    let source = Kiln::new();
-    let archive = source.work.path().join("d.tar");
+/// `busybox:local` of `source`'s store (its content dir read as an OCI layout),
+/// copied by skopeo into an archive of `transport` named `name`.
+fn skopeo_archive(source: &Kiln, transport: &str, name: &str) -> PathBuf {
+    let archive = source.work.path().join(format!("{transport}.tar"));
     let layout = format!(
         "oci:{}:docker.io/library/busybox:local",
         source.content_dir().display()
     );
-    let dest = format!("docker-archive:{}:foo/bar:1", archive.display());
+    let dest = format!("{transport}:{}:{name}", archive.display());
     let copy = Command::new("skopeo")
         .args(["copy", "-q", &layout, &dest])
         .output()
@@ -157,6 +154,16 @@ fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
         "{}",
         String::from_utf8_lossy(&copy.stderr)
     );
+    archive
+}
+
+#[test]
+fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
+    if !have("skopeo") {
+        return;
+    }
+    let source = Kiln::new();
+    let archive = skopeo_archive(&source, "docker-archive", "foo/bar:1");
     let kiln = Kiln::empty();
     let run = kiln
         .cmd(&["load", "-i", &archive.display().to_string()])
@@ -190,21 +197,7 @@ fn load_reads_skopeo_oci_archives_with_layers_already_unpacked() {
         return;
     }
     let source = Kiln::new();
-    let archive = source.work.path().join("o.tar");
-    let layout = format!(
-        "oci:{}:docker.io/library/busybox:local",
-        source.content_dir().display()
-    );
-    let dest = format!("oci-archive:{}:docker.io/library/baz:2", archive.display());
-    let copy = Command::new("skopeo")
-        .args(["copy", "-q", &layout, &dest])
-        .output()
-        .unwrap();
-    assert!(
-        copy.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copy.stderr)
-    );
+    let archive = skopeo_archive(&source, "oci-archive", "docker.io/library/baz:2");
     let kiln = Kiln::empty();
     let run = kiln
         .cmd(&["load", "-i", &archive.display().to_string()])
