@@ -91,6 +91,7 @@ impl Store {
                 digest: digest.clone(),
                 size: json.len() as u64,
                 annotations,
+                extra: BTreeMap::new(),
             };
             if names.is_empty() {
                 index.push(descriptor(BTreeMap::new()));

@@ -37,6 +37,9 @@ pub enum CacheError {
     /// An image name that cannot be parsed.
     #[error("invalid image reference `{reference}`: {reason}")]
     InvalidReference { reference: String, reason: String },
+    /// `kiln rmi` refused: the image is still needed (another tag, a container).
+    #[error("conflict: unable to remove `{reference}` (must force) - {reason}")]
+    ImageConflict { reference: String, reason: String },
     /// No image with that name in the image store.
     #[error("image `{0}` not found")]
     ImageNotFound(String),
@@ -49,6 +52,9 @@ pub enum CacheError {
     /// Walking, measuring or removing a directory tree failed.
     #[error(transparent)]
     Walk(#[from] crate::tree::WalkError),
+    /// `kiln load` refused an archive.
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
     /// Writing or applying a layer failed.
     #[error(transparent)]
     Layer(#[from] crate::layer::LayerError),

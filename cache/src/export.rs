@@ -11,7 +11,6 @@ use crate::oci::{
     Manifest, chain_ids,
 };
 use crate::store::Store;
-use std::collections::BTreeMap;
 use std::io::Write;
 
 impl Store {
@@ -109,7 +108,7 @@ impl Store {
                 media_type: MEDIA_TYPE_CONFIG.into(),
                 digest: config_digest.clone(),
                 size: config_json.len() as u64,
-                annotations: BTreeMap::new(),
+                ..Default::default()
             },
             layers: layers
                 .iter()
@@ -117,9 +116,10 @@ impl Store {
                     media_type: l.media_type.clone(),
                     digest: l.digest.clone(),
                     size: l.size,
-                    annotations: BTreeMap::new(),
+                    ..Default::default()
                 })
                 .collect(),
+            extra: Default::default(),
         };
         let manifest_json =
             serde_json::to_vec(&manifest).map_err(|e| CacheError::json("image manifest", e))?;

@@ -5,7 +5,7 @@
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow};
 use crate::oci::{
-    ANNOTATION_REF_NAME, Descriptor, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
+    ANNOTATION_REF_NAME, Descriptor, History, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
 };
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -18,24 +18,62 @@ pub struct Image {
     pub config: ImageConfig,
 }
 
+impl Image {
+    /// The config's history, newest first, each entry with the layer it added (`None`
+    /// for an empty layer). Layers without a history entry get an empty one.
+    pub fn history(&self) -> Vec<(History, Option<&Descriptor>)> {
+        let mut layers = self.manifest.layers.iter();
+        let mut rows: Vec<(History, Option<&Descriptor>)> = self
+            .config
+            .history
+            .iter()
+            .map(|h| {
+                let layer = if h.empty_layer { None } else { layers.next() };
+                (h.clone(), layer)
+            })
+            .collect();
+        rows.extend(layers.map(|l| (History::default(), Some(l))));
+        rows.reverse();
+        rows
+    }
+}
+
 impl Store {
     /// Points the tag `name` (normalised) at a manifest and republishes index.json.
     pub fn tag_image(&self, row: &ImageRow) -> Result<()> {
         if self.index().image(&row.name)?.as_ref() == Some(row) {
             return Ok(());
         }
-        self.index().set_image(row, |all| {
-            let manifests: Vec<Descriptor> = all
-                .iter()
-                .map(|image| Descriptor {
-                    media_type: MEDIA_TYPE_MANIFEST.into(),
-                    digest: image.manifest_digest.clone(),
-                    size: image.manifest_size,
-                    annotations: BTreeMap::from([(ANNOTATION_REF_NAME.into(), image.name.clone())]),
-                })
-                .collect();
-            self.content().write_index(&manifests)
-        })
+        self.index().set_image(row, |all| self.publish_tags(all))
+    }
+
+    /// Tags the image `source` (a name or an image id) as `target` too.
+    pub fn add_tag(&self, source: &str, target: &str) -> Result<ImageRow> {
+        let mut row = self.find_image(source)?.row;
+        row.name = crate::reference::tag_reference(target)?;
+        self.tag_image(&row)?;
+        Ok(row)
+    }
+
+    /// Removes the tag `name` (normalised) and republishes index.json.
+    pub fn untag_image(&self, name: &str) -> Result<()> {
+        self.index()
+            .remove_image(name, |all| self.publish_tags(all))
+    }
+
+    /// Writes index.json: one manifest descriptor per tag.
+    fn publish_tags(&self, all: &[ImageRow]) -> Result<()> {
+        let manifests: Vec<Descriptor> = all
+            .iter()
+            .map(|image| Descriptor {
+                media_type: MEDIA_TYPE_MANIFEST.into(),
+                digest: image.manifest_digest.clone(),
+                size: image.manifest_size,
+                annotations: BTreeMap::from([(ANNOTATION_REF_NAME.into(), image.name.clone())]),
+                extra: BTreeMap::new(),
+            })
+            .collect();
+        self.content().write_index(&manifests)
     }
 
     /// Reads the image tagged `reference` with its manifest and config.
@@ -171,5 +209,57 @@ pub(crate) fn image_row(
             .as_deref()
             .and_then(crate::oci::parse_rfc3339)
             .unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_pairs_entries_with_layers_newest_first() {
+        let layer = |d: &str| Descriptor {
+            digest: d.into(),
+            ..Default::default()
+        };
+        let entry = |by: &str, empty_layer| History {
+            created_by: Some(by.into()),
+            empty_layer,
+            ..Default::default()
+        };
+        let image = Image {
+            row: ImageRow {
+                name: "a".into(),
+                manifest_digest: String::new(),
+                manifest_size: 0,
+                config_digest: String::new(),
+                size: 0,
+                created: 0,
+            },
+            manifest: Manifest {
+                schema_version: 2,
+                media_type: None,
+                config: Descriptor::default(),
+                layers: vec![layer("l1"), layer("l2")],
+                extra: BTreeMap::new(),
+            },
+            config: ImageConfig {
+                history: vec![entry("base", false), entry("ENV", true)],
+                ..Default::default()
+            },
+        };
+        let rows: Vec<(Option<String>, Option<&str>)> = image
+            .history()
+            .into_iter()
+            .map(|(h, l)| (h.created_by, l.map(|l| l.digest.as_str())))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (None, Some("l2")),
+                (Some("ENV".into()), None),
+                (Some("base".into()), Some("l1")),
+            ]
+        );
     }
 }

@@ -6,9 +6,8 @@ use crate::index::{ImageRow, LayerRow};
 use crate::layer::{Compression, ParallelCompressor};
 use crate::oci::{History, ImageConfig, MEDIA_TYPE_LAYER_GZIP, host_architecture, rfc3339};
 use crate::store::Store;
-use flate2::read::MultiGzDecoder;
 use fs_err as fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
 /// Copies everything read through it into a writer.
@@ -30,13 +29,7 @@ impl Store {
     /// at `created` (Unix seconds; `None`: now).
     pub fn import_rootfs(&self, path: &Path, name: &str, created: Option<i64>) -> Result<ImageRow> {
         let name = crate::reference::tag_reference(name)?;
-        let mut file = BufReader::new(fs::File::open(path)?);
-        let gzipped = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        let plain: Box<dyn Read> = if gzipped {
-            Box::new(MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
+        let plain = crate::compression::decompressed(BufReader::new(fs::File::open(path)?))?;
         let blob = self.content().writer()?;
         let gz = HashingWriter::new(ParallelCompressor::on_every_core(
             blob,

@@ -580,11 +580,7 @@ impl Index {
         image: &ImageRow,
         publish: impl FnOnce(&[ImageRow]) -> Result<()>,
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        tx.execute(
+        self.change_images(
             "INSERT OR REPLACE INTO images
              (name, manifest_digest, manifest_size, config_digest, size, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -596,8 +592,32 @@ impl Index {
                 image.size as i64,
                 image.created
             ],
+            publish,
         )
-        .map_err(|e| self.err(e))?;
+    }
+
+    /// Removes the tag `name`; `publish` sees every remaining tag inside the same
+    /// transaction (it republishes `index.json`).
+    pub fn remove_image(
+        &self,
+        name: &str,
+        publish: impl FnOnce(&[ImageRow]) -> Result<()>,
+    ) -> Result<()> {
+        self.change_images("DELETE FROM images WHERE name = ?1", params![name], publish)
+    }
+
+    /// Runs one statement on the images table and `publish` in one transaction.
+    fn change_images(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        publish: impl FnOnce(&[ImageRow]) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        tx.execute(sql, params).map_err(|e| self.err(e))?;
         let all = query_images(&tx).map_err(|e| self.err(e))?;
         publish(&all)?;
         tx.commit().map_err(|e| self.err(e))

@@ -16,6 +16,8 @@
 //! ```
 
 mod archive;
+mod compression;
+mod containers;
 mod content;
 mod digest;
 mod error;
@@ -26,10 +28,13 @@ mod import;
 pub mod index;
 mod keylock;
 pub mod layer;
+mod load;
+mod lookup;
 pub mod oci;
 mod outbound;
 mod reference;
 pub mod registry;
+mod remove;
 pub mod root;
 pub mod rootfs;
 mod snapshot;
@@ -43,8 +48,11 @@ pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;
+pub use load::LoadError;
+pub use lookup::short_id;
 pub use outbound::{ExportCompression, OutboundLayer};
 pub use reference::{Reference, familiar, normalize_reference, tag_reference};
+pub use remove::Removal;
 pub use root::{LockMode, StateRoot, default_root};
 pub use snapshot::{ActiveSnapshot, OverlayMount};
 pub use store::Store;

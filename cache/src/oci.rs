@@ -25,8 +25,12 @@ pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.roo
 /// Annotation naming a manifest in an image layout's index.json.
 pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 
+/// Fields kiln does not model (`platform`, `artifactType`, `ArgsEscaped`, vendor
+/// fields…), kept as they came so they survive a round trip.
+pub type Extra = BTreeMap<String, serde_json::Value>;
+
 /// A content descriptor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     pub media_type: String,
@@ -34,6 +38,9 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// Other fields (`platform`, `artifactType`, `urls`…).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// An image manifest.
@@ -45,6 +52,9 @@ pub struct Manifest {
     pub media_type: Option<String>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
+    /// Other fields (`annotations`, `subject`, `artifactType`…).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// An image index (the image layout's `index.json`).
@@ -71,6 +81,9 @@ pub struct ImageConfig {
     pub rootfs: RootFs,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<History>,
+    /// Other fields (`variant`, `os.version`, vendor fields…).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The execution parameters of an image (the config's `config` object).
@@ -101,6 +114,9 @@ pub struct RunConfig {
     /// Docker's extension: the health check (`HEALTHCHECK`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthConfig>,
+    /// Other fields (`ArgsEscaped`, `OnBuild`, vendor fields…).
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// A health check as Docker stores it in the image config (durations in nanoseconds;
@@ -221,6 +237,23 @@ mod tests {
         assert!(json.contains(r#""rootfs":{"type":"layers","diff_ids":[]}"#));
         let back: ImageConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, config);
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let json = r#"{"architecture":"amd64","os":"linux","os.version":"1","config":{"Cmd":["sh"],"ArgsEscaped":true,"X-Vendor":{"a":[1]}},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let config: ImageConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.config.extra["ArgsEscaped"], serde_json::json!(true));
+        assert_eq!(config.extra["os.version"], serde_json::json!("1"));
+        let back: serde_json::Value = serde_json::to_value(&config).unwrap();
+        let original: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(back, original);
+        let descriptor = r#"{"mediaType":"m","digest":"sha256:a","size":1,"platform":{"os":"linux"},"artifactType":"t","annotations":{"k":"v"}}"#;
+        let parsed: Descriptor = serde_json::from_str(descriptor).unwrap();
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            serde_json::from_str::<serde_json::Value>(descriptor).unwrap()
+        );
     }
 
     #[test]

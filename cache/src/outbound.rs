@@ -118,5 +118,6 @@ fn descriptor(compression: Compression, digest: String, size: u64) -> Descriptor
         digest,
         size,
         annotations: BTreeMap::new(),
+        extra: BTreeMap::new(),
     }
 }

@@ -28,6 +28,16 @@ pub enum Command {
     Pull(PullArgs),
     /// List images
     Images,
+    /// Create a tag TARGET that refers to SOURCE
+    Tag(TagArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Display detailed information on one or more images (a JSON array)
+    Inspect(InspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Load images from a docker-archive or OCI archive (gzip or not)
+    Load(LoadArgs),
     /// Inspect the build cache
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -276,6 +286,53 @@ pub struct RegistryArgs {
     /// Allow plain HTTP to this registry host (`host[:port]`; loopback hosts always may)
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image: `name[:tag]`, `name@digest` or an image id
+    pub source: String,
+    /// The new name, `name[:tag]`
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Remove the image even when a container uses it or, named by id, it has several tags
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Images: names or image ids
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Images: names or image ids
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this archive instead of stdin
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+    /// Suppress the load output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Do not truncate the CREATED BY column
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The image: a name or an image id
+    pub image: String,
 }
 
 #[derive(Debug, Subcommand)]

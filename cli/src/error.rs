@@ -84,6 +84,8 @@ fn is_user_cache_error(e: &kiln_cache::CacheError) -> bool {
             E::ImageNotFound(_)
             | E::InvalidReference { .. }
             | E::Locked { .. }
+            | E::ImageConflict { .. }
+            | E::Load(_)
             | E::EmptyArchive { .. } => true,
             E::Layer(layer) => layer.is_bad_archive(),
             _ => false,

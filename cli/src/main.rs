@@ -45,6 +45,11 @@ fn main() -> ExitCode {
         Command::Save(args) => commands::save::run(&root, args),
         Command::Pull(args) => commands::pull::run(&root, args),
         Command::Images => commands::images::run(&root),
+        Command::Tag(args) => commands::tag::run(&root, &args),
+        Command::Rmi(args) => commands::rmi::run(&root, &args),
+        Command::Inspect(args) => commands::inspect::run(&root, &args),
+        Command::History(args) => commands::history::run(&root, &args),
+        Command::Load(args) => commands::load::run(&root, &args),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
         Command::Check(args) => commands::check::run(&commands::dockerfile_path(
             args.file.as_deref(),

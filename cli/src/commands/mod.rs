@@ -3,12 +3,17 @@
 pub mod build;
 pub mod cache;
 pub mod check;
+pub mod history;
 pub mod images;
 pub mod import;
+pub mod inspect;
+pub mod load;
 pub mod outputs;
 pub mod pull;
+pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod tag;
 
 use crate::args::{
     CompressionArgs, CompressionKind, DevicesCgroup, Network, RegistryArgs, SandboxArgs,

@@ -9,20 +9,6 @@ const DOCKERFILE: &str = "FROM busybox:local\n\
 RUN sleep 1 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /rand\n\
 RUN cat /rand > /copy\n";
 
-/// Snapshot folders in the state root (not the empty lower dir).
-fn snapshot_dirs(kiln: &Kiln) -> usize {
-    std::fs::read_dir(kiln.root.path().join("snapshots-v1"))
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count()
-}
-
 fn records(kiln: &Kiln) -> usize {
     kiln.cmd(&["cache", "ls"]).ok().stdout.lines().count() - 1
 }
@@ -56,7 +42,7 @@ fn concurrent_builds_run_a_shared_step_once() {
         .collect();
     assert_eq!(values.len(), 1, "{values:?}");
     // One snapshot per record, plus the base image's: no sibling was kept.
-    assert_eq!(snapshot_dirs(&kiln), records(&kiln) + 1);
+    assert_eq!(kiln.snapshot_dirs(), records(&kiln) + 1);
 
     // The records name the images' snapshots: prune keeps them, nothing reruns.
     kiln.cmd(&["cache", "prune", "-f"]).ok();

@@ -206,6 +206,17 @@ impl Kiln {
         dir
     }
 
+    /// Snapshot folders in the state root (not the empty lower dir).
+    pub fn snapshot_dirs(&self) -> usize {
+        std::fs::read_dir(self.root.path().join("snapshots-v1"))
+            .expect("snapshots-v1")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            })
+            .count()
+    }
+
     /// `kiln build -t TAG DIR`.
     pub fn build(&self, tag: &str, dir: &Path) -> Run {
         self.cmd(&[
