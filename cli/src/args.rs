@@ -136,6 +136,11 @@ pub struct BuildArgs {
     /// Name and optionally a tag (`name:tag`); may be repeated
     #[arg(short = 't', long = "tag", value_name = "NAME")]
     pub tags: Vec<String>,
+    /// Pull every base image again, even those in the store (re-resolves tags)
+    #[arg(long)]
+    pub pull: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Path of the Dockerfile (default: `CONTEXT/Dockerfile`)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,

@@ -1,16 +1,18 @@
 //! One build, end to end: lower, solve, write the image.
 
 use crate::context::BuildContext;
-use crate::error::Result;
-use crate::lower::{BuildOptions, lower};
+use crate::error::{Result, SolveError};
+use crate::lower::{BuildOptions, BuildPlan, lower};
 use crate::progress::Reporter;
 use crate::run::Solver;
-use kiln_cache::Store;
 use kiln_cache::index::ImageRow;
 use kiln_cache::oci::{History, rfc3339};
+use kiln_cache::registry::{NoProgress, Registries};
+use kiln_cache::{Reference, Store};
 use kiln_executor::Sandbox;
 use kiln_parser::Dockerfile;
-use std::collections::BTreeMap;
+use kiln_parser::Span;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,6 +38,10 @@ pub struct BuildRequest {
     pub source_date_epoch: Option<i64>,
     /// `--label`s, set on the image over the Dockerfile's.
     pub labels: BTreeMap<String, String>,
+    /// Where base images missing from the store are pulled from.
+    pub registries: Arc<Registries>,
+    /// `--pull`: pull every base image again, even those in the store.
+    pub pull: bool,
 }
 
 /// What a build produced.
@@ -46,6 +52,56 @@ pub struct BuildOutcome {
     pub top: Option<String>,
     /// `--build-arg`s no ARG consumed.
     pub unused_build_args: Vec<String>,
+}
+
+/// Lowers the build, pulling the base images the store lacks (and, with `--pull`, all of
+/// them again) and lowering once more after each pull, since names can only be known after
+/// expansion and stage resolution.
+async fn lower_pulling(request: &BuildRequest, store: &Arc<Store>) -> Result<BuildPlan> {
+    let mut pulled = BTreeSet::new();
+    loop {
+        match lower(&request.dockerfile, store, &request.options) {
+            Err(SolveError::ImageMissing { reference, span }) if !pulled.contains(&reference) => {
+                pull(request, store, &reference, span).await?;
+                pulled.insert(reference);
+            }
+            Ok(plan) if request.pull => {
+                let again: Vec<_> = plan
+                    .images
+                    .iter()
+                    .filter(|(r, _)| !pulled.contains(r))
+                    .cloned()
+                    .collect();
+                if again.is_empty() {
+                    return Ok(plan);
+                }
+                for (reference, span) in again {
+                    pull(request, store, &reference, span).await?;
+                    pulled.insert(reference);
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Pulls one base image into the store.
+async fn pull(request: &BuildRequest, store: &Store, reference: &str, span: Span) -> Result<()> {
+    let failed = |source| SolveError::Pull {
+        reference: reference.to_string(),
+        span,
+        source: Box::new(source),
+    };
+    let parsed = Reference::parse(reference).map_err(|e| SolveError::Dockerfile {
+        message: format!("image `{reference}`: {e}"),
+        span,
+    })?;
+    request
+        .registries
+        .pull(store, &parsed, &NoProgress)
+        .await
+        .map_err(failed)?;
+    Ok(())
 }
 
 /// Runs a build and writes its image into the store.
@@ -59,7 +115,7 @@ pub async fn build(
         &request.context,
         &request.dockerfile_path,
     )?);
-    let plan = lower(&request.dockerfile, &store, &request.options)?;
+    let plan = lower_pulling(&request, &store).await?;
     let graph = Arc::new(plan.graph);
     let solver = Solver {
         store: store.clone(),

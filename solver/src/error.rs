@@ -35,6 +35,17 @@ pub enum SolveError {
         #[source]
         source: Box<SolveError>,
     },
+    /// A base image (`FROM`, `COPY --from`) is not in the store; the build pulls it.
+    #[error("image `{reference}` is not in the store")]
+    ImageMissing { reference: String, span: Span },
+    /// Pulling a base image failed.
+    #[error("image `{reference}` is not in the store, and pulling it failed")]
+    Pull {
+        reference: String,
+        span: Span,
+        #[source]
+        source: Box<kiln_cache::registry::RegistryError>,
+    },
     /// The build context could not be read.
     #[error("build context `{path}`: {message}")]
     Context { path: String, message: String },
@@ -65,6 +76,8 @@ impl SolveError {
     pub fn span(&self) -> Option<Span> {
         match self {
             Self::Dockerfile { span, .. }
+            | Self::ImageMissing { span, .. }
+            | Self::Pull { span, .. }
             | Self::RunFailed { span, .. }
             | Self::Step { span, .. } => Some(*span),
             Self::NoSpace { span, .. } => *span,

@@ -52,6 +52,15 @@ pub struct Registries {
     clients: Mutex<HashMap<String, Arc<oci_client::Client>>>,
 }
 
+impl std::fmt::Debug for Registries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registries")
+            .field("config", &self.config)
+            .field("platform", &self.platform)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Registries {
     /// Registries with these settings, pulling for the host's platform.
     pub fn new(config: RegistryConfig) -> Self {

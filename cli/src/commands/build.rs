@@ -59,6 +59,8 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         },
         source_date_epoch,
         labels,
+        registries: Arc::new(super::registries(&args.registry)?),
+        pull: args.pull,
     };
     let outcome = runtime
         .block_on(build(

@@ -76,7 +76,10 @@ fn missing_base_image_and_missing_source_are_user_errors() {
     let run = build_file(&kiln, "FROM nothere:1\nRUN true\n");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("nothere:1") && run.stderr.contains("not found"),
+        run.stderr.contains("nothere:1")
+            && run
+                .stderr
+                .contains("not in the store, and pulling it failed"),
         "{}",
         run.stderr
     );

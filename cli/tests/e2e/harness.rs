@@ -47,6 +47,28 @@ pub fn full_device() -> Stdio {
     )
 }
 
+/// The `kiln` binary, kept off every network but loopback: its registry client honours
+/// the proxy variables, and the proxy named here refuses every connection, so a build that
+/// would pull a missing `FROM` image from docker.io fails at once instead of leaving the
+/// machine.
+pub fn kiln_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    for var in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+    ] {
+        command.env(var, "http://127.0.0.1:9");
+    }
+    for var in ["NO_PROXY", "no_proxy"] {
+        command.env(var, "127.0.0.1,localhost,::1");
+    }
+    command
+}
+
 /// The result of one kiln command.
 #[derive(Debug)]
 pub struct Run {
@@ -190,7 +212,7 @@ impl Kiln {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        let mut command = kiln_command();
         command.args(args).env("KILN_ROOT", self.root.path());
         command
     }

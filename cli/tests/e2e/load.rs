@@ -178,7 +178,7 @@ fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
     let fresh = Kiln::empty();
     let run = fresh.cmd_stdio(&["load"], None, None);
     assert_eq!(run.code, 1, "an empty stdin is not an archive");
-    let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+    let output = crate::harness::kiln_command()
         .arg("load")
         .env("KILN_ROOT", fresh.root.path())
         .stdin(Stdio::from(std::fs::File::open(gz).unwrap()))

@@ -53,7 +53,7 @@ fn two_builds_share_one_state_root() {
             dockerfile.push_str(&format!("RUN echo {name}{i} > /f{i}\n"));
         }
         let dir = kiln.context(name, &[("Dockerfile", &dockerfile)]);
-        Command::new(env!("CARGO_BIN_EXE_kiln"))
+        crate::harness::kiln_command()
             .args([
                 "build",
                 "-t",

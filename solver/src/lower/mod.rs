@@ -41,6 +41,8 @@ pub struct BuildPlan {
     pub steps: Vec<HistoryStep>,
     /// `--build-arg`s no ARG consumed.
     pub unused_build_args: Vec<String>,
+    /// The images the build reads (`FROM`, `COPY --from`), as written, with where.
+    pub images: Vec<(String, Span)>,
 }
 
 /// Lowers `dockerfile` for `opts`, resolving base images in `store`.
@@ -73,6 +75,7 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         used_args: BTreeSet::new(),
         meta_args: BTreeMap::new(),
         visiting: Vec::new(),
+        images: Vec::new(),
     };
     lowering.meta_args()?;
     let (state, config) = lowering.stage(target)?;
@@ -93,6 +96,7 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         config: image,
         steps: state.steps,
         unused_build_args,
+        images: lowering.images,
     })
 }
 
@@ -121,6 +125,8 @@ struct Lowering<'a> {
     meta_args: BTreeMap<String, String>,
     /// The stages being lowered, innermost last (to find cycles and "earlier" stages).
     visiting: Vec<usize>,
+    /// The images read so far, for [`BuildPlan::images`].
+    images: Vec<(String, Span)>,
 }
 
 impl Lowering<'_> {
@@ -188,13 +194,17 @@ impl Lowering<'_> {
         if reference == "scratch" {
             return Ok((None, None));
         }
-        let image = self
-            .store
-            .image(reference)
-            .map_err(|e| SolveError::Dockerfile {
+        self.images.push((reference.to_string(), span));
+        let image = self.store.image(reference).map_err(|e| match e {
+            kiln_cache::CacheError::ImageNotFound(_) => SolveError::ImageMissing {
+                reference: reference.to_string(),
+                span,
+            },
+            e => SolveError::Dockerfile {
                 message: format!("image `{reference}`: {e}"),
                 span,
-            })?;
+            },
+        })?;
         let node = self.add(
             Op::Source {
                 manifest_digest: Some(image.row.manifest_digest.clone()),

@@ -124,3 +124,100 @@ fn truncated_blob_is_refused() {
 fn manifest_claiming_a_10_gb_layer_is_refused() {
     refused(Hostile::Huge, "10000000000");
 }
+
+/// Builds `FROM base` plus a RUN on the loopback registry's copy of busybox.
+fn build_from(
+    kiln: &Kiln,
+    base: &str,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> crate::harness::Run {
+    let dir = kiln.context(
+        "from-registry",
+        &[("Dockerfile", &format!("FROM {base}\nRUN if [ -e /version ]; then cat /version; else echo one; fi > /seen\n"))],
+    );
+    let ctx = dir.display().to_string();
+    let mut args = vec!["build", "--progress", "plain", "-t", "app:1"];
+    args.extend_from_slice(extra);
+    args.push(&ctx);
+    kiln.cmd_env(&args, env)
+}
+
+#[test]
+fn from_a_missing_image_pulls_it_before_the_step_runs() {
+    let Some((registry, _source)) = registry_with_busybox("tools/busybox:1") else {
+        return;
+    };
+    let kiln = Kiln::empty();
+    let base = format!("{}/tools/busybox:1", registry.host);
+    build_from(&kiln, &base, &[], &[]).ok();
+    assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
+    assert!(kiln.cmd(&["images"]).ok().stdout.contains("tools/busybox"));
+}
+
+#[test]
+fn from_debian_bookworm_resolves_through_a_mirror_in_a_build() {
+    let Some((registry, _source)) = registry_with_busybox("library/debian:bookworm") else {
+        return;
+    };
+    let kiln = Kiln::empty();
+    let config = kiln.work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[registry.\"docker.io\"]\nmirrors = [\"{}\"]\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    build_from(&kiln, "debian:bookworm", &[("KILN_CONFIG", &config)], &[]).ok();
+    assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
+}
+
+#[test]
+fn build_pull_re_resolves_a_moved_tag() {
+    let Some((registry, _source)) = registry_with_busybox("tools/busybox:1") else {
+        return;
+    };
+    let kiln = Kiln::empty();
+    let base = format!("{}/tools/busybox:1", registry.host);
+    build_from(&kiln, &base, &[], &[]).ok();
+    // The tag moves to an image with /version in it.
+    let other = Kiln::new();
+    let dir = other.context(
+        "v2",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN echo two > /version\n",
+        )],
+    );
+    other.build("v2:1", &dir).ok();
+    let archive = other.work.path().join("v2.tar");
+    other
+        .cmd(&[
+            "save",
+            "--format",
+            "oci",
+            "-o",
+            &archive.display().to_string(),
+            "v2:1",
+        ])
+        .ok();
+    let layout = other.work.path().join("v2-layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&layout)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    registry.push_layout(&layout, "1", "tools/busybox:1", false);
+    // Without --pull the store's copy of the tag is used; with it, the moved tag.
+    build_from(&kiln, &base, &[], &[]).ok();
+    assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
+    build_from(&kiln, &base, &[], &["--pull"]).ok();
+    assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "two\n");
+}
