@@ -222,6 +222,8 @@ impl<'a> Copier<'a> {
                     rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
                         .map_err(|e| io_err("create directory")(e.into()))?;
                 }
+                ops::copy_xattrs(src_dir, &entry.name, dir, name)
+                    .map_err(io_err("copy extended attributes to"))?;
                 let sub = open_dir_at(dir, name).map_err(io_err("open directory"))?;
                 self.dirs.push(sub).map_err(io_err("open directory"))?;
                 return Ok(true);
@@ -235,6 +237,8 @@ impl<'a> Copier<'a> {
                 let n = io::copy(&mut from, &mut to).map_err(io_err("write"))?;
                 self.set_metadata(&to, &entry.stat)
                     .map_err(io_err("set metadata of"))?;
+                ops::copy_xattrs(src_dir, &entry.name, dir, name)
+                    .map_err(io_err("copy extended attributes to"))?;
                 self.stats.files += 1;
                 self.stats.bytes += n;
             }
@@ -248,6 +252,8 @@ impl<'a> Copier<'a> {
                 resolve::chown_at(dir, name, uid, gid).map_err(io_err("chown"))?;
                 let (secs, nsec) = entry.stat.mtime;
                 ops::set_times_at(dir, name, secs, nsec).map_err(io_err("set times of"))?;
+                ops::copy_xattrs(src_dir, &entry.name, dir, name)
+                    .map_err(io_err("copy extended attributes to"))?;
                 self.stats.files += 1;
             }
             // Fifos, devices and sockets in a build context are skipped, as Docker does.

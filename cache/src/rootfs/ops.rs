@@ -103,6 +103,44 @@ pub(crate) fn set_xattr_at(
         .map_err(io::Error::from)
 }
 
+/// The largest xattr name list and value Linux allows (`XATTR_LIST_MAX`, `XATTR_SIZE_MAX`).
+const XATTR_MAX: usize = 64 * 1024;
+
+/// Copies the extended attributes of `from` in `from_dir` to `to` in `to_dir` (both
+/// single names, not followed), as BuildKit's copy does: `user.*`, `security.capability`
+/// and the rest, except overlayfs's own `trusted.overlay.*`. Call after any chown, which
+/// clears `security.capability`.
+pub(crate) fn copy_xattrs(
+    from_dir: BorrowedFd<'_>,
+    from: &[u8],
+    to_dir: BorrowedFd<'_>,
+    to: &[u8],
+) -> io::Result<()> {
+    let src = fd_path(from_dir, from);
+    // Most entries have none: a small buffer first, the kernel's maximum on ERANGE.
+    let mut small = [0u8; 1024];
+    let mut large = Vec::new();
+    let names: &[u8] = match rustix::fs::llistxattr(src.as_slice(), &mut small[..]) {
+        Ok(0) | Err(rustix::io::Errno::OPNOTSUPP) => return Ok(()),
+        Ok(len) => &small[..len],
+        Err(rustix::io::Errno::RANGE) => {
+            large.resize(XATTR_MAX, 0);
+            let len = rustix::fs::llistxattr(src.as_slice(), &mut large[..])?;
+            &large[..len]
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut value = vec![0u8; XATTR_MAX];
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        if name.starts_with(b"trusted.overlay.") {
+            continue;
+        }
+        let len = rustix::fs::lgetxattr(src.as_slice(), name, &mut value[..])?;
+        set_xattr_at(to_dir, to, name, &value[..len])?;
+    }
+    Ok(())
+}
+
 /// `/proc/self/fd/<dir>/<name>`: a short path to the entry `name` of `dir`, however deep `dir`
 /// is, for the `l*xattr` calls that have no `*at` form. The magic link only stands for `dir`;
 /// `name` must be a single component, which the `l*` calls do not follow.

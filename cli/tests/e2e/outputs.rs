@@ -263,3 +263,90 @@ fn pushing_is_refused_not_ignored() {
         );
     }
 }
+
+/// Sets an xattr on a host file (as root, `security.*` works too).
+fn set_xattr(path: &std::path::Path, name: &str, value: &[u8]) {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: NUL-terminated strings and a valid value buffer.
+    let r = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+}
+
+/// The xattrs of the files named `name` in any snapshot of `kiln`'s store.
+fn snapshot_xattrs(kiln: &Kiln, name: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for snap in std::fs::read_dir(kiln.root.path().join("snapshots-v1"))
+        .unwrap()
+        .flatten()
+    {
+        let file = snap.path().join("fs").join(name);
+        if !file.exists() {
+            continue;
+        }
+        let c = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
+        let mut names = vec![0u8; 4096];
+        // SAFETY: a NUL-terminated path and a buffer of the given size.
+        let len = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+        for key in names[..len.max(0) as usize]
+            .split(|b| *b == 0)
+            .filter(|k| !k.is_empty())
+        {
+            let k = std::ffi::CString::new(key).unwrap();
+            let mut value = vec![0u8; 4096];
+            // SAFETY: NUL-terminated strings and a buffer of the given size.
+            let n = unsafe {
+                libc::lgetxattr(
+                    c.as_ptr(),
+                    k.as_ptr(),
+                    value.as_mut_ptr().cast(),
+                    value.len(),
+                )
+            };
+            value.truncate(n.max(0) as usize);
+            out.push((String::from_utf8_lossy(key).into_owned(), value));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn xattrs_survive_copy_export_and_load() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "xattrs",
+        &[
+            ("Dockerfile", "FROM busybox:local\nCOPY f /f\n"),
+            ("f", "x"),
+        ],
+    );
+    let capability = [
+        1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    set_xattr(&dir.join("f"), "user.kiln", b"v1");
+    set_xattr(&dir.join("f"), "security.capability", &capability);
+    kiln.build("xa:1", &dir).ok();
+    let want = vec![
+        ("security.capability".to_string(), capability.to_vec()),
+        ("user.kiln".to_string(), b"v1".to_vec()),
+    ];
+    assert_eq!(snapshot_xattrs(&kiln, "f"), want, "COPY keeps them");
+    // Out through an archive (PAX headers) and back in through `kiln load`.
+    let archive = kiln.work.path().join("xa.tar");
+    kiln.cmd(&["save", "-o", &archive.display().to_string(), "xa:1"])
+        .ok();
+    let fresh = Kiln::empty();
+    fresh
+        .cmd(&["load", "-i", &archive.display().to_string()])
+        .ok();
+    assert_eq!(snapshot_xattrs(&fresh, "f"), want, "load applies them");
+}
