@@ -221,3 +221,121 @@ fn build_pull_re_resolves_a_moved_tag() {
     build_from(&kiln, &base, &[], &["--pull"]).ok();
     assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "two\n");
 }
+
+/// The OCI architecture name of this machine.
+fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// Pushes an image index named `name` whose entries all point at busybox's manifest,
+/// claiming the given architectures (linux), to `target` in `registry`.
+fn push_index(registry: &LocalRegistry, source: &Kiln, architectures: &[&str], target: &str) {
+    let content = source.content_dir();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(content.join("index.json")).unwrap()).unwrap();
+    let busybox = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                == "docker.io/library/busybox:local"
+        })
+        .unwrap()
+        .clone();
+    let layout = source
+        .work
+        .path()
+        .join(format!("index-{}", architectures.join("-")));
+    let blobs = layout.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    for blob in std::fs::read_dir(content.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(blob.path(), blobs.join(blob.file_name())).unwrap();
+    }
+    let entries: Vec<serde_json::Value> = architectures
+        .iter()
+        .map(|arch| {
+            serde_json::json!({
+                "mediaType": busybox["mediaType"],
+                "digest": busybox["digest"],
+                "size": busybox["size"],
+                "platform": { "architecture": arch, "os": "linux" },
+            })
+        })
+        .collect();
+    let index_doc = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    let digest = kiln_cache::sha256_digest(&index_doc);
+    std::fs::write(blobs.join(digest.trim_start_matches("sha256:")), &index_doc).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": index_doc.len(),
+            "annotations": { "org.opencontainers.image.ref.name": "multi" },
+        }],
+    });
+    std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    registry.push_layout(&layout, "multi", target, true);
+}
+
+#[test]
+fn multi_platform_index_pulls_the_host_entry() {
+    let Some((registry, source)) = registry_with_busybox("tools/busybox:1") else {
+        return;
+    };
+    push_index(
+        &registry,
+        &source,
+        &["s390x", host_architecture(), "riscv64"],
+        "tools/multi:1",
+    );
+    let kiln = Kiln::empty();
+    let name = format!("{}/tools/multi:1", registry.host);
+    kiln.cmd(&["pull", &name]).ok();
+    assert_eq!(kiln.run_out(&name, &["echo", "native"]), "native\n");
+}
+
+#[test]
+fn multi_platform_index_without_the_host_entry_names_its_platforms() {
+    let Some((registry, source)) = registry_with_busybox("tools/busybox:1") else {
+        return;
+    };
+    let others: Vec<&str> = ["s390x", "ppc64le", "arm64", "amd64"]
+        .into_iter()
+        .filter(|a| *a != host_architecture())
+        .take(2)
+        .collect();
+    push_index(&registry, &source, &others, "tools/foreign:1");
+    let kiln = Kiln::empty();
+    let run = kiln.cmd(&["pull", &format!("{}/tools/foreign:1", registry.host)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for arch in others {
+        assert!(
+            run.stderr.contains(&format!("linux/{arch}")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(
+        kiln.cmd(&["images"]).ok().stdout.lines().count() == 1,
+        "nothing was stored"
+    );
+}
