@@ -294,3 +294,45 @@ fn independent_stages_run_at_the_same_time() {
     kiln.build("par:1", &dir).ok();
     assert_eq!(kiln.run_out("par:1", &["cat", "/got"]), "hello\n");
 }
+
+#[test]
+fn from_platform_native_works_and_other_platforms_are_refused() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "plat",
+        &[(
+            "Dockerfile",
+            "FROM --platform=$BUILDPLATFORM busybox:local AS build\n\
+             ARG TARGETARCH\nARG TARGETPLATFORM\n\
+             RUN echo $TARGETARCH $TARGETPLATFORM > /arch\n\
+             FROM --platform=$TARGETPLATFORM busybox:local\n\
+             COPY --from=build /arch /arch\n",
+        )],
+    );
+    kiln.build("plat:1", &dir).ok();
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(
+        kiln.run_out("plat:1", &["cat", "/arch"]),
+        format!("{arch} linux/{arch}\n")
+    );
+    let other = if arch == "s390x" { "ppc64le" } else { "s390x" };
+    let dir = kiln.context(
+        "foreign",
+        &[(
+            "Dockerfile",
+            &format!("FROM --platform=linux/{other} busybox:local\nRUN true\n"),
+        )],
+    );
+    let run = kiln.build("foreign:1", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("not supported yet"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("linux/{other}")),
+        "{}",
+        run.stderr
+    );
+}

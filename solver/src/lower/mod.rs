@@ -77,6 +77,7 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         visiting: Vec::new(),
         images: Vec::new(),
     };
+    lowering.meta_args = platform_args();
     lowering.meta_args()?;
     let (state, config) = lowering.stage(target)?;
     let unused_build_args = opts
@@ -97,6 +98,47 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
         steps: state.steps,
         unused_build_args,
         images: lowering.images,
+    })
+}
+
+/// The platform kiln builds for: the machine's own (`linux/amd64`, `linux/arm64`…).
+fn native_platform() -> String {
+    format!("linux/{}", host_architecture())
+}
+
+/// BuildKit's automatic platform ARGs (`BUILDPLATFORM`, `TARGETARCH`…), usable in `FROM`
+/// lines and, once declared with `ARG`, in a stage. Build and target platform are both the
+/// native one.
+fn platform_args() -> BTreeMap<String, String> {
+    let mut args = BTreeMap::new();
+    for prefix in ["BUILD", "TARGET"] {
+        args.insert(format!("{prefix}PLATFORM"), native_platform());
+        args.insert(format!("{prefix}OS"), "linux".to_string());
+        args.insert(format!("{prefix}ARCH"), host_architecture().to_string());
+        args.insert(format!("{prefix}VARIANT"), String::new());
+    }
+    args
+}
+
+/// Accepts `FROM --platform=P` when `P` is the native platform (`linux/amd64`, or `amd64`
+/// alone, with an optional variant of `arm64`'s `v8`).
+fn check_native_platform(platform: &str, span: Span) -> Result<()> {
+    let native = native_platform();
+    let normalized = match platform.split('/').collect::<Vec<_>>().as_slice() {
+        [arch] => format!("linux/{arch}"),
+        [os, arch] => format!("{os}/{arch}"),
+        [os, arch, "v8"] if *arch == "arm64" => format!("{os}/{arch}"),
+        _ => platform.to_string(),
+    };
+    if normalized == native {
+        return Ok(());
+    }
+    Err(SolveError::Dockerfile {
+        message: format!(
+            "building for the platform `{platform}` is not supported yet: kiln builds for \
+             the native platform (`{native}`) only"
+        ),
+        span,
     })
 }
 
@@ -259,11 +301,13 @@ impl Lowering<'_> {
                 message: format!("failed to expand `{}`: {e}", stage.base),
                 span: stage.span,
             })?;
-        if stage.platform.is_some() {
-            return Err(SolveError::Dockerfile {
-                message: "FROM --platform is not supported yet".into(),
-                span: stage.span,
-            });
+        if let Some(platform) = &stage.platform {
+            let platform = kiln_parser::shell::expand_word(platform, &|n| meta.get(n).cloned())
+                .map_err(|e| SolveError::Dockerfile {
+                    message: format!("failed to expand `{platform}`: {e}"),
+                    span: stage.span,
+                })?;
+            check_native_platform(&platform, stage.span)?;
         }
         let vertex_count = 1 + stage
             .instructions
