@@ -19,8 +19,8 @@ pub enum Uploaded {
     Exists,
     /// Mounted from this repository of the same registry.
     Mounted { from: String },
-    /// Uploaded: this many bytes.
-    Pushed { bytes: u64 },
+    /// Uploaded.
+    Pushed,
 }
 
 /// Where blobs go: a repository on a host, with a client that uploads in chunks and
@@ -95,7 +95,7 @@ impl Destination<'_> {
             }
             Err(source) => return Err(self.remote_error(what())(source)),
         }
-        Ok(Uploaded::Pushed { bytes: blob.size })
+        Ok(Uploaded::Pushed)
     }
 }
 
