@@ -45,6 +45,13 @@ fn build_push_rmi_pull_run_gives_the_same_digest_and_output() {
         .ok();
     let digest = pushed_digest(&build.stderr, "1");
     let id = kiln.image_id(&name);
+    let inspect = kiln.cmd(&["inspect", &name]).ok();
+    let repo = name.trim_end_matches(":1");
+    assert!(
+        inspect.stdout.contains(&format!("\"{repo}@{digest}\"")),
+        "RepoDigests names the pushed manifest: {}",
+        inspect.stdout
+    );
     kiln.cmd(&["rmi", &name]).ok();
     let pull = kiln.cmd(&["pull", &name]).ok();
     assert!(
