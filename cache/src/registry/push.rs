@@ -192,21 +192,17 @@ mod tests {
     #[test]
     fn docker_types_exist_for_plain_and_gzip_layers_only() {
         use Compression::*;
-        assert_eq!(
-            layer_media_type(MediaTypes::Docker, Gzip),
-            oci::MEDIA_TYPE_DOCKER_LAYER_GZIP
-        );
-        assert_eq!(
-            layer_media_type(MediaTypes::Docker, Uncompressed),
-            oci::MEDIA_TYPE_DOCKER_LAYER_TAR
-        );
-        assert_eq!(
-            layer_media_type(MediaTypes::Oci, Gzip),
-            oci::MEDIA_TYPE_LAYER_GZIP
-        );
-        assert_eq!(
-            layer_media_type(MediaTypes::Oci, Zstd),
-            oci::MEDIA_TYPE_LAYER_ZSTD
-        );
+        for (types, compression, expected) in [
+            (MediaTypes::Docker, Gzip, oci::MEDIA_TYPE_DOCKER_LAYER_GZIP),
+            (
+                MediaTypes::Docker,
+                Uncompressed,
+                oci::MEDIA_TYPE_DOCKER_LAYER_TAR,
+            ),
+            (MediaTypes::Oci, Gzip, oci::MEDIA_TYPE_LAYER_GZIP),
+            (MediaTypes::Oci, Zstd, oci::MEDIA_TYPE_LAYER_ZSTD),
+        ] {
+            assert_eq!(layer_media_type(types, compression), expected);
+        }
     }
 }
