@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Version of [`SCHEMA`], kept in SQLite's `user_version`.
-/// Version 2 added `layer_diffs` and `layer_blobs` (created on open, nothing else changes).
-const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added `layer_diffs` and `layer_blobs`, version 3 `blob_sources` and
+/// `pushed` (created on open, nothing else changes).
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -64,6 +65,18 @@ CREATE TABLE IF NOT EXISTS images (
     config_digest TEXT NOT NULL,
     size INTEGER NOT NULL,
     created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_sources (
+    digest TEXT NOT NULL,
+    registry TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
+);
+CREATE TABLE IF NOT EXISTS pushed (
+    repository TEXT NOT NULL,
+    config_digest TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    PRIMARY KEY (repository, config_digest, manifest_digest)
 );
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY,
@@ -553,6 +566,61 @@ impl Index {
         )
     }
 
+    /// Records that the registry `registry` has the blob `digest` in `repository`.
+    pub fn insert_blob_source(&self, digest: &str, registry: &str, repository: &str) -> Result<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (?1, ?2, ?3)",
+            params![digest, registry, repository],
+        )
+    }
+
+    /// The repositories of `registry` known to have the blob `digest`, sorted.
+    pub fn blob_sources(&self, digest: &str, registry: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT repository FROM blob_sources WHERE digest = ?1 AND registry = ?2
+                     ORDER BY repository",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![digest, registry], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Records that the image `config_digest` was pushed to `repository`
+    /// (`registry/path`) as the manifest `manifest_digest`.
+    pub fn insert_pushed(
+        &self,
+        repository: &str,
+        config_digest: &str,
+        manifest_digest: &str,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO pushed (repository, config_digest, manifest_digest)
+                 VALUES (?1, ?2, ?3)",
+            params![repository, config_digest, manifest_digest],
+        )
+    }
+
+    /// Every (repository, manifest digest) the image `config_digest` was pushed as.
+    pub fn pushed(&self, config_digest: &str) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT repository, manifest_digest FROM pushed WHERE config_digest = ?1
+                     ORDER BY repository, manifest_digest",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![config_digest], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
     /// The committed snapshot holding the filesystem of a chain id.
     pub fn chain_snapshot(&self, chain_id: &str) -> Result<Option<String>> {
         self.query_one(
@@ -737,6 +805,32 @@ mod tests {
             created: 1,
             last_used: 1,
         }
+    }
+
+    #[test]
+    fn blob_sources_and_pushes_are_kept_per_registry() {
+        let (_d, index) = index();
+        for repo in ["b", "a", "a"] {
+            index
+                .insert_blob_source("sha256:1", "r:5000", repo)
+                .unwrap();
+        }
+        index.insert_blob_source("sha256:1", "other", "c").unwrap();
+        assert_eq!(
+            index.blob_sources("sha256:1", "r:5000").unwrap(),
+            ["a", "b"]
+        );
+        assert!(index.blob_sources("sha256:2", "r:5000").unwrap().is_empty());
+        index
+            .insert_pushed("r:5000/a", "sha256:c", "sha256:m")
+            .unwrap();
+        index
+            .insert_pushed("r:5000/a", "sha256:c", "sha256:m")
+            .unwrap();
+        assert_eq!(
+            index.pushed("sha256:c").unwrap(),
+            [("r:5000/a".to_string(), "sha256:m".to_string())]
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Command {
     Save(SaveArgs),
     /// Pull an image from a registry
     Pull(PullArgs),
+    /// Push an image to a registry
+    Push(PushArgs),
     /// List images
     Images,
     /// Create a tag TARGET that refers to SOURCE
@@ -285,7 +287,20 @@ pub struct PullArgs {
     pub registry: RegistryArgs,
 }
 
-/// Registry options shared by the commands that pull.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The local image, `[registry/]name[:tag]`; it goes to the registry it names
+    pub image: String,
+    /// Manifest media types: OCI's (true) or Docker's (false); default: the image's own
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub oci_mediatypes: Option<bool>,
+    #[command(flatten)]
+    pub compression: CompressionArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Registry options shared by the commands that pull or push.
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
     /// Allow plain HTTP to this registry host (`host[:port]`; loopback hosts always may)

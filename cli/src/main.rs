@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(&root, args),
         Command::Save(args) => commands::save::run(&root, args),
         Command::Pull(args) => commands::pull::run(&root, args),
+        Command::Push(args) => commands::push::run(&root, &args),
         Command::Images => commands::images::run(&root),
         Command::Tag(args) => commands::tag::run(&root, &args),
         Command::Rmi(args) => commands::rmi::run(&root, &args),

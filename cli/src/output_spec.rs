@@ -15,8 +15,13 @@ pub enum OutputSpec {
     Tar(Destination),
     /// The final filesystem as files in a folder.
     Local(PathBuf),
-    /// The image, tagged locally with `names` (and pushed, which is not supported yet).
-    Image { names: Vec<String>, push: bool },
+    /// The image, tagged locally with `names` and, with `push`, pushed there in OCI
+    /// (`oci_mediatypes`), Docker or (`None`) the image's own media types.
+    Image {
+        names: Vec<String>,
+        push: bool,
+        oci_mediatypes: Option<bool>,
+    },
 }
 
 impl OutputSpec {
@@ -30,7 +35,7 @@ impl OutputSpec {
             });
         }
         let mut kind = None;
-        let (mut dest, mut names, mut push) = (None, Vec::new(), false);
+        let (mut dest, mut names, mut push, mut oci) = (None, Vec::new(), false, None);
         for pair in spec.split(',') {
             let (key, value) = pair
                 .split_once('=')
@@ -40,6 +45,7 @@ impl OutputSpec {
                 "dest" => dest = Some(value),
                 "name" => names.push(value.to_string()),
                 "push" => push = parse_bool(spec, value)?,
+                "oci-mediatypes" => oci = Some(parse_bool(spec, value)?),
                 _ => return Err(invalid(spec, &format!("unknown key `{key}`"))),
             }
         }
@@ -55,6 +61,7 @@ impl OutputSpec {
         if kind != "image" {
             only(names.is_empty(), "name")?;
             only(!push, "push")?;
+            only(oci.is_none(), "oci-mediatypes")?;
         } else if dest.is_some() {
             return Err(invalid(spec, "`dest` does not apply to `type=image`"));
         }
@@ -66,8 +73,16 @@ impl OutputSpec {
                 "-" => return Err(invalid(spec, "`type=local` needs a folder, not `-`")),
                 dir => Self::Local(PathBuf::from(dir)),
             },
-            "image" => Self::Image { names, push },
-            "registry" => Self::Image { names, push: true },
+            "image" => Self::Image {
+                names,
+                push,
+                oci_mediatypes: oci,
+            },
+            "registry" => Self::Image {
+                names,
+                push: true,
+                oci_mediatypes: oci,
+            },
             other => {
                 return Err(invalid(
                     spec,
@@ -118,10 +133,11 @@ mod tests {
         assert_eq!(parse("-"), OutputSpec::Tar(Destination::Stdout));
         assert_eq!(parse("out"), OutputSpec::Local("out".into()));
         assert_eq!(
-            parse("type=image,name=a:1,name=b,push=true"),
+            parse("type=image,name=a:1,name=b,push=true,oci-mediatypes=false"),
             OutputSpec::Image {
                 names: vec!["a:1".into(), "b".into()],
-                push: true
+                push: true,
+                oci_mediatypes: Some(false),
             }
         );
     }

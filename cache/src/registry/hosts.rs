@@ -22,8 +22,9 @@ pub fn is_loopback(host: &str) -> bool {
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// An `oci_client` client for one host.
-pub fn client(host: &str, config: &HostConfig) -> Result<oci_client::Client> {
+/// An `oci_client` client for one host; a `monolithic` one uploads each blob in one
+/// request, for registries that refuse chunked uploads.
+pub fn client(host: &str, config: &HostConfig, monolithic: bool) -> Result<oci_client::Client> {
     // reqwest is built without a default crypto provider; a second install is a no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let protocol = if config.http || is_loopback(host) {
@@ -48,6 +49,7 @@ pub fn client(host: &str, config: &HostConfig) -> Result<oci_client::Client> {
         accept_invalid_certificates: config.insecure,
         extra_root_certificates: roots,
         max_concurrent_download: PARALLEL_DOWNLOADS,
+        use_monolithic_push: monolithic,
         ..Default::default()
     }))
 }

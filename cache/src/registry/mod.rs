@@ -1,7 +1,8 @@
 //! The registry client, on `oci-client`'s raw calls, split as containerd's
 //! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`), resolving a
 //! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
-//! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`).
+//! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`); uploading
+//! blobs (`pusher.rs`) and pushing a whole image (`push.rs`).
 
 mod config;
 mod error;
@@ -9,6 +10,8 @@ mod fetcher;
 mod hosts;
 mod platform;
 mod pull;
+mod push;
+mod pusher;
 mod resolver;
 
 pub use config::{HostConfig, RegistryConfig};
@@ -16,6 +19,8 @@ pub use error::{RegistryError, Result};
 pub use hosts::is_loopback;
 pub use platform::Platform;
 pub use pull::Pulled;
+pub use push::{MediaTypes, Pushed, Upload};
+pub use pusher::Uploaded;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,11 +50,18 @@ impl PullProgress for NoProgress {
     fn blob(&self, _digest: &str, _progress: BlobProgress) {}
 }
 
+/// Receives push progress; implementations must be cheap and must not block.
+pub trait PushProgress: Send + Sync {
+    /// A layer is in the repository now, as `uploaded` says.
+    fn layer(&self, digest: &str, uploaded: &Uploaded);
+}
+
 /// The registries kiln talks to: their settings and one client per host.
 pub struct Registries {
     config: RegistryConfig,
     platform: Platform,
-    clients: Mutex<HashMap<String, Arc<oci_client::Client>>>,
+    /// Per (host, monolithic uploads).
+    clients: Mutex<HashMap<(String, bool), Arc<oci_client::Client>>>,
 }
 
 impl std::fmt::Debug for Registries {
@@ -73,15 +85,21 @@ impl Registries {
 
     /// The client for `host`, made on first use.
     fn client(&self, host: &str) -> Result<Arc<oci_client::Client>> {
+        self.client_for(host, false)
+    }
+
+    /// The client for `host` that uploads blobs chunked or, if `monolithic`, whole.
+    fn client_for(&self, host: &str, monolithic: bool) -> Result<Arc<oci_client::Client>> {
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = clients.get(host) {
+        let key = (host.to_string(), monolithic);
+        if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
-        let client = Arc::new(hosts::client(host, &self.config.host(host))?);
-        clients.insert(host.to_string(), client.clone());
+        let client = Arc::new(hosts::client(host, &self.config.host(host), monolithic)?);
+        clients.insert(key, client.clone());
         Ok(client)
     }
 }

@@ -116,6 +116,13 @@ impl Registries {
             .buffer_unordered(PARALLEL_LAYERS)
             .try_collect::<Vec<()>>()
             .await?;
+        // Where the blobs came from, for cross-repository mounts when pushing.
+        let repository = resolved.remote.repository();
+        for blob in layers.iter().chain([&manifest.config]) {
+            store
+                .index()
+                .insert_blob_source(&blob.digest, host, repository)?;
+        }
         // The bytes as received: their digest is the one resolved.
         content.write_blob(&resolved.bytes)?;
         let row = crate::images::image_row(

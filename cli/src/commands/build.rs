@@ -40,6 +40,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let store = Arc::new(Store::open(root, LockMode::Shared)?);
     let store_for_outputs = store.clone();
     let sandbox = Arc::new(super::sandbox(&args.sandbox)?);
+    let registries = Arc::new(super::registries(&args.registry)?);
     let request = BuildRequest {
         dockerfile,
         context: args.context.clone(),
@@ -59,7 +60,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         },
         source_date_epoch,
         labels,
-        registries: Arc::new(super::registries(&args.registry)?),
+        registries: registries.clone(),
         pull: args.pull,
     };
     let outcome = runtime
@@ -83,7 +84,12 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     for tag in &outputs.names {
         eprintln(format_args!("naming to {} done", normalize_reference(tag)?));
     }
-    outputs.write(&store_for_outputs, &outcome, source_date_epoch)?;
+    outputs.write(
+        &store_for_outputs,
+        &outcome,
+        source_date_epoch,
+        (&registries, &runtime),
+    )?;
     Ok(0)
 }
 

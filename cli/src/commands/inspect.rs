@@ -18,6 +18,7 @@ pub fn run(root: &Path, args: &InspectArgs) -> Result<u8, CliError> {
             Ok(describe(
                 &image,
                 &store.image_tags(&image.row.config_digest)?,
+                &store.index().pushed(&image.row.config_digest)?,
             ))
         }) {
             Ok(value) => found.push(value),
@@ -33,14 +34,23 @@ pub fn run(root: &Path, args: &InspectArgs) -> Result<u8, CliError> {
     Ok(u8::from(failed))
 }
 
-/// One image as docker describes it.
-fn describe(image: &Image, tags: &[kiln_cache::index::ImageRow]) -> Value {
+/// One image as docker describes it; `pushed` lists the (repository, manifest digest)
+/// it was pushed as, which are RepoDigests too.
+fn describe(
+    image: &Image,
+    tags: &[kiln_cache::index::ImageRow],
+    pushed: &[(String, String)],
+) -> Value {
     let mut repo_tags: Vec<String> = tags.iter().map(|t| familiar(&t.name)).collect();
     repo_tags.sort();
     let mut repo_digests: Vec<String> = tags
         .iter()
         .filter_map(|t| Reference::parse(&t.name).ok())
         .map(|r| format!("{}@{}", r.familiar_name(), image.row.manifest_digest))
+        .chain(pushed.iter().filter_map(|(repo, digest)| {
+            let repo = Reference::parse(repo).ok()?;
+            Some(format!("{}@{digest}", repo.familiar_name()))
+        }))
         .collect();
     repo_digests.sort();
     repo_digests.dedup();

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod load;
 pub mod outputs;
 pub mod pull;
+pub mod push;
 pub mod rmi;
 pub mod run;
 pub mod save;
@@ -154,7 +155,7 @@ pub fn human_age(unix_seconds: i64) -> String {
     }
 }
 
-/// The registries a command pulls from: the config file's settings plus
+/// The registries a command pulls from or pushes to: the config file's settings plus
 /// `--insecure-registry` hosts.
 pub fn registries(args: &RegistryArgs) -> Result<kiln_cache::registry::Registries, CliError> {
     let mut config = kiln_cache::registry::RegistryConfig::load()?;

@@ -1,10 +1,12 @@
-//! What `kiln build` writes besides the local image: `-o` outputs, `--iidfile` and
-//! `--metadata-file`.
+//! What `kiln build` writes besides the local image: `-o` outputs, pushes
+//! (`--push`, `type=image,push=true`), `--iidfile` and `--metadata-file`.
 
 use crate::args::BuildArgs;
 use crate::destination::{Destination, write_dir};
 use crate::error::CliError;
+use crate::output::eprintln;
 use crate::output_spec::OutputSpec;
+use kiln_cache::registry::Registries;
 use kiln_cache::{ArchiveFormat, ArchiveImage, ExportCompression, Store, tag_reference};
 use kiln_solver::BuildOutcome;
 use std::path::PathBuf;
@@ -15,27 +17,22 @@ pub struct BuildOutputs {
     specs: Vec<OutputSpec>,
     /// Every name the image is tagged with: `-t` and `type=image,name=…`.
     pub names: Vec<String>,
+    /// Names to push to, each with its `oci-mediatypes` (none: the image's own).
+    pushes: Vec<(String, Option<bool>)>,
     how: ExportCompression,
     iidfile: Option<PathBuf>,
     metadata_file: Option<PathBuf>,
 }
 
 impl BuildOutputs {
-    /// Reads and checks the output flags; refuses pushes, which need a registry client.
+    /// Reads and checks the output flags.
     pub fn from_args(args: &BuildArgs) -> Result<Self, CliError> {
         let specs = args
             .outputs
             .iter()
             .map(|s| OutputSpec::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let pushes = specs
-            .iter()
-            .any(|s| matches!(s, OutputSpec::Image { push: true, .. }));
-        if args.push || pushes {
-            return Err(CliError::user(
-                "pushing is not supported yet: build without `--push`/`push=true` and use `kiln save`",
-            ));
-        }
+        let pushes = pushes(args, &specs)?;
         if specs.iter().filter(|s| s.is_stdout()).count() > 1 {
             return Err(CliError::user("only one output can be written to stdout"));
         }
@@ -51,18 +48,21 @@ impl BuildOutputs {
         Ok(Self {
             specs,
             names,
+            pushes,
             how: args.compression.export_compression()?,
             iidfile: args.iidfile.clone(),
             metadata_file: args.metadata_file.clone(),
         })
     }
 
-    /// Writes every output of the built image, then the id and metadata files.
+    /// Writes every output of the built image, pushes it, then writes the id and
+    /// metadata files.
     pub fn write(
         &self,
         store: &Store,
         outcome: &BuildOutcome,
         epoch: Option<i64>,
+        remote: (&Registries, &tokio::runtime::Runtime),
     ) -> Result<(), CliError> {
         let names = self
             .names
@@ -106,6 +106,21 @@ impl BuildOutputs {
                 Ok(())
             })?;
         }
+        for (name, oci) in &self.pushes {
+            let (pushed, line) = super::push::push_image(
+                store,
+                remote.0,
+                remote.1,
+                name,
+                &self.how,
+                super::push::media_types(*oci),
+            )?;
+            eprintln(line);
+            if !archived {
+                digest = pushed.digest;
+                archived = true;
+            }
+        }
         if let Some(path) = &self.iidfile {
             let id = outcome.image.config_digest.as_bytes();
             Destination::Path(path.clone()).write_file(|out| Ok(out.write_all(id)?))?;
@@ -122,6 +137,45 @@ impl BuildOutputs {
         }
         Ok(())
     }
+}
+
+/// The names to push to: `--push` pushes the `-t` names, `type=image,push=true` its own
+/// names or, without any, the `-t` names (as buildx does).
+fn pushes(args: &BuildArgs, specs: &[OutputSpec]) -> Result<Vec<(String, Option<bool>)>, CliError> {
+    let mut pushes: Vec<(String, Option<bool>)> = Vec::new();
+    let mut add = |names: &[String], oci: Option<bool>| {
+        for name in names {
+            if !pushes.iter().any(|(n, _)| n == name) {
+                pushes.push((name.clone(), oci));
+            }
+        }
+    };
+    if args.push {
+        add(&args.tags, None);
+    }
+    for spec in specs {
+        if let OutputSpec::Image {
+            names,
+            push: true,
+            oci_mediatypes,
+        } = spec
+        {
+            add(
+                if names.is_empty() { &args.tags } else { names },
+                *oci_mediatypes,
+            );
+        }
+    }
+    let asked = args.push
+        || specs
+            .iter()
+            .any(|s| matches!(s, OutputSpec::Image { push: true, .. }));
+    if asked && pushes.is_empty() {
+        return Err(CliError::user(
+            "pushing needs a name: add `-t NAME` or `type=image,name=NAME,push=true`",
+        ));
+    }
+    Ok(pushes)
 }
 
 fn solve_error(e: &kiln_solver::SolveError) -> CliError {

@@ -246,18 +246,18 @@ fn metadata_file_iidfile_labels_and_tar_output_describe_the_build() {
 }
 
 #[test]
-fn pushing_is_refused_not_ignored() {
+fn pushing_without_a_name_is_refused() {
     let kiln = Kiln::new();
     let dir = kiln.context("p", &[("Dockerfile", DOCKERFILE)]);
     let dir = dir.display().to_string();
     for args in [
-        vec!["build", "--push", "-t", "p:1", &dir],
-        vec!["build", "-o", "type=image,name=p:1,push=true", &dir],
+        vec!["build", "--push", &dir],
+        vec!["build", "-o", "type=image,push=true", &dir],
     ] {
         let run = kiln.cmd(&args);
         assert_eq!(run.code, 1);
         assert!(
-            run.stderr.contains("pushing is not supported yet"),
+            run.stderr.contains("pushing needs a name"),
             "{}",
             run.stderr
         );
