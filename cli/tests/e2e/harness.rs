@@ -69,6 +69,24 @@ pub fn kiln_command() -> Command {
     command
 }
 
+/// Whether `tool` is on the PATH; without it a test skips, except under `CI`, where it
+/// fails.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is missing (`.ci/run` installs it)"
+    );
+    if !found {
+        eprintln!("skipping: {tool} is missing");
+    }
+    found
+}
+
 /// The result of one kiln command.
 #[derive(Debug)]
 pub struct Run {

@@ -1,20 +1,10 @@
 //! `kiln load`: archives written by skopeo, hostile archives, and base-image config
 //! fields kiln does not know.
 
-use crate::harness::Kiln;
+use crate::harness::{Kiln, tool_available};
 use kiln_cache::sha256_digest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-/// Whether `tool` runs; without it the test fails when `CI` is set, else skips.
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "{tool} is required in CI"
-    );
-    found
-}
 
 /// A tar entry: name, type and content (or link target).
 enum Entry<'a> {
@@ -159,7 +149,7 @@ fn skopeo_archive(source: &Kiln, transport: &str, name: &str) -> PathBuf {
 
 #[test]
 fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
-    if !have("skopeo") {
+    if !tool_available("skopeo") {
         return;
     }
     let source = Kiln::new();
@@ -193,7 +183,7 @@ fn load_reads_skopeo_docker_archives_gzip_or_not_from_a_file_or_stdin() {
 
 #[test]
 fn load_reads_skopeo_oci_archives_with_layers_already_unpacked() {
-    if !have("skopeo") {
+    if !tool_available("skopeo") {
         return;
     }
     let source = Kiln::new();

@@ -1,20 +1,21 @@
 //! Images leaving the machine: `kiln save`, `kiln build -o`, read back by real tools;
 //! and a local build that compresses nothing.
 
-use crate::harness::Kiln;
+use crate::harness::{Kiln, tool_available};
 use std::path::Path;
 use std::process::Command;
 
 /// Runs a tool the test needs; without it the test fails under CI and is skipped elsewhere.
 fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
-    match Command::new(name).args(args).output() {
-        Ok(output) => Some(output),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("{name} is not installed: skipping");
-            None
-        }
-        Err(e) => panic!("{name} must be installed (`.ci/run` installs it): {e}"),
+    if !tool_available(name) {
+        return None;
     }
+    Some(
+        Command::new(name)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {name}: {e}")),
+    )
 }
 
 fn ok(output: &std::process::Output) -> String {
@@ -349,4 +350,66 @@ fn xattrs_survive_copy_export_and_load() {
         .cmd(&["load", "-i", &archive.display().to_string()])
         .ok();
     assert_eq!(snapshot_xattrs(&fresh, "f"), want, "load applies them");
+}
+
+#[test]
+fn podman_loads_kiln_save_output_with_the_same_config() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "pm",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nENV K=v\nRUN echo hi > /hi\nCMD [\"cat\", \"/hi\"]\n",
+        )],
+    );
+    kiln.build("pm:1", &dir).ok();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&kiln.cmd(&["inspect", "pm:1"]).ok().stdout).unwrap();
+    let id = inspect[0]["Id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    for format in ["docker", "oci"] {
+        let archive = kiln.work.path().join(format!("pm-{format}.tar"));
+        let archive = archive.display().to_string();
+        kiln.cmd(&["save", "--format", format, "-o", &archive, "pm:1"])
+            .ok();
+        // A throwaway podman store of its own (vfs: no mounts needed).
+        let store = tempfile::tempdir().unwrap();
+        let (root, runroot) = (store.path().join("root"), store.path().join("run"));
+        let podman = |args: &[&str]| {
+            let mut all = vec![
+                "--root".to_string(),
+                root.display().to_string(),
+                "--runroot".to_string(),
+                runroot.display().to_string(),
+                "--storage-driver".to_string(),
+                "vfs".to_string(),
+            ];
+            all.extend(args.iter().map(|a| a.to_string()));
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            tool("podman", &all)
+        };
+        let Some(loaded) = podman(&["load", "-i", &archive]) else {
+            return;
+        };
+        ok(&loaded);
+        let shown = podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.Config.Env}} {{.Config.Cmd}}",
+            "docker.io/library/pm:1",
+        ])
+        .map(|o| ok(&o))
+        .unwrap_or_default();
+        assert_eq!(
+            shown.trim(),
+            format!(
+                "{id} [PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin K=v] [cat /hi]"
+            ),
+            "{format} archive"
+        );
+    }
 }

@@ -6,22 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// Whether `tool` is on the PATH; without it a test skips, except under `CI`, where it fails.
-pub fn tool_available(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "{tool} is missing (apt-get install {tool})"
-    );
-    if !found {
-        eprintln!("skipping: {tool} is missing");
-    }
-    found
-}
+pub use crate::harness::tool_available;
 
 /// A `docker-registry` process on a loopback port, killed when dropped.
 pub struct LocalRegistry {
