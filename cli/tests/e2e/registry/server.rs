@@ -33,10 +33,112 @@ pub struct LocalRegistry {
 impl LocalRegistry {
     /// Starts one, or `None` when the tools are missing outside CI.
     pub fn start() -> Option<Self> {
-        if !tool_available("docker-registry") || !tool_available("skopeo") {
+        if !tool_available("skopeo") {
+            return None;
+        }
+        Self::start_with(tempfile::tempdir().unwrap(), "")
+    }
+
+    /// Starts one behind TLS (a certificate for 127.0.0.1 from a test CA) that wants
+    /// basic auth as `user`/`password` (htpasswd, bcrypt); `None` when the tools are
+    /// missing outside CI.
+    pub fn start_secured(user: &str, password: &str) -> Option<Secured> {
+        if !tool_available("openssl") || !tool_available("htpasswd") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let htpasswd = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .unwrap();
+        assert!(htpasswd.status.success());
+        std::fs::write(d.join("htpasswd"), htpasswd.stdout).unwrap();
+        std::fs::write(d.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for args in [
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=kiln test CA",
+                ],
+            ]
+            .concat(),
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.cnf",
+                "-out",
+                "server.crt",
+            ]
+            .to_vec(),
+        ] {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let extra = format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: kiln-test\n    path: {}\n",
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
+            d.join("htpasswd").display(),
+        );
+        let ca = d.join("ca.crt");
+        Some(Secured {
+            registry: Self::start_with(dir, &extra)?,
+            ca,
+        })
+    }
+
+    /// Starts one with `extra` appended to its config (after `http: addr`).
+    fn start_with(dir: tempfile::TempDir, extra: &str) -> Option<Self> {
+        if !tool_available("docker-registry") {
+            return None;
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -47,7 +149,7 @@ impl LocalRegistry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
@@ -97,6 +199,12 @@ impl LocalRegistry {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A registry behind TLS and basic auth, and its CA certificate.
+pub struct Secured {
+    pub registry: LocalRegistry,
+    pub ca: std::path::PathBuf,
 }
 
 impl Drop for LocalRegistry {
