@@ -247,3 +247,75 @@ fn helper_error(helper: &str, action: &'static str, reason: String) -> RegistryE
         reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(text: &str) -> (tempfile::TempDir, DockerConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, text).unwrap();
+        let config = DockerConfig::load(&path).unwrap();
+        (dir, config)
+    }
+
+    fn basic(user: &str, password: &str) -> RegistryAuth {
+        RegistryAuth::Basic(user.into(), password.into())
+    }
+
+    #[test]
+    fn docker_hub_and_url_keys_match_their_hosts() {
+        let (_dir, config) = config_with(
+            r#"{"auths":{
+                "https://index.docker.io/v1/":{"auth":"aHViOnB3"},
+                "https://reg.example:5000/v2/":{"auth":"cmVnOnB3"}}}"#,
+        );
+        assert_eq!(config.auth("docker.io").unwrap(), basic("hub", "pw"));
+        assert_eq!(config.auth("reg.example:5000").unwrap(), basic("reg", "pw"));
+        assert_eq!(config.auth("quay.io").unwrap(), RegistryAuth::Anonymous);
+    }
+
+    #[test]
+    fn a_bad_auth_entry_names_the_host_not_the_secret() {
+        let (_dir, config) = config_with(r#"{"auths":{"h":{"auth":"bm9jb2xvbg=="}}}"#);
+        let message = config.auth("h").unwrap_err().to_string();
+        assert!(message.contains("for h"), "{message}");
+        assert!(!message.contains("nocolon"), "{message}");
+    }
+
+    #[test]
+    fn login_and_logout_keep_what_kiln_does_not_read() {
+        let (dir, mut config) =
+            config_with(r#"{"psFormat":"x","auths":{"h":{"auth":"YTpi","email":"e"}}}"#);
+        config
+            .login("https://index.docker.io/v1/", "u", "p:w")
+            .unwrap();
+        let path = dir.path().join("config.json");
+        let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(written["psFormat"], "x");
+        assert_eq!(written["auths"]["h"]["email"], "e");
+        assert_eq!(
+            written["auths"][DOCKER_HUB_KEY]["auth"],
+            BASE64.encode("u:p:w")
+        );
+        let mut config = DockerConfig::load(&path).unwrap();
+        assert_eq!(config.auth("docker.io").unwrap(), basic("u", "p:w"));
+        assert!(config.logout("docker.io").unwrap());
+        assert!(!config.logout("docker.io").unwrap());
+        assert_eq!(
+            DockerConfig::load(&path)
+                .unwrap()
+                .auth("docker.io")
+                .unwrap(),
+            RegistryAuth::Anonymous
+        );
+    }
+
+    #[test]
+    fn an_absent_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DockerConfig::load(&dir.path().join("none/config.json")).unwrap();
+        assert_eq!(config.auth("h").unwrap(), RegistryAuth::Anonymous);
+    }
+}
