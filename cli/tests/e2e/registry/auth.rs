@@ -1,10 +1,23 @@
 //! Registry authentication: a registry behind TLS (a test CA named in kiln's config) and
 //! htpasswd basic auth, before and after `kiln login`, and after `kiln logout`; with
-//! credentials in `config.json` or in a credential helper.
+//! credentials in `config.json` or in a credential helper; and a registry that wants
+//! bearer tokens from its token endpoint, fetched anonymously, then with credentials.
 
 use super::server::{LocalRegistry, Secured};
-use crate::harness::Kiln;
+use crate::harness::{Kiln, Run};
 use std::path::PathBuf;
+
+/// `run` failed as the registry at `host` refused it (docker-registry says
+/// "unauthorized", oci-client "Not authorized").
+fn assert_not_authorized(run: &Run, host: &str) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let text = run.stderr.to_lowercase();
+    assert!(
+        text.contains(host) && text.contains("authorized"),
+        "{}",
+        run.stderr
+    );
+}
 
 /// A TLS + basic auth registry, a kiln with busybox tagged for it, and the environment
 /// (kiln config naming the CA, `DOCKER_CONFIG` in the work dir) every command gets.
@@ -88,7 +101,7 @@ impl Setup {
             format!("Removing login credentials for {}\n", self.host())
         );
         let again = Kiln::empty().cmd_env(&["pull", &self.name], &self.env());
-        assert_eq!(again.code, 1, "{}", again.stderr);
+        assert_not_authorized(&again, self.host());
         assert!(!again.stderr.contains("s3cret"));
     }
 }
@@ -99,13 +112,7 @@ fn tls_basic_auth_registry_works_after_login_only() {
         return;
     };
     let refused = setup.kiln.cmd_env(&["push", &setup.name], &setup.env());
-    assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains(setup.host())
-            && refused.stderr.to_lowercase().contains("unauthorized"),
-        "{}",
-        refused.stderr
-    );
+    assert_not_authorized(&refused, setup.host());
     setup.login();
     let file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(setup.docker_config()).unwrap()).unwrap();
@@ -151,4 +158,25 @@ fn credentials_go_through_the_creds_store_helper() {
     setup.push_pull_run();
     setup.logout_then_pull_fails();
     assert!(!bin.join("stored.json").exists());
+}
+
+#[test]
+fn bearer_tokens_anonymous_then_with_credentials() {
+    let (layer, config) = super::layer_and_config();
+    let host = super::server::token_registry(layer, config);
+    let kiln = Kiln::empty();
+    let docker = kiln.work.path().join("docker").display().to_string();
+    let env = [("DOCKER_CONFIG", docker.as_str())];
+    kiln.cmd_env(&["pull", &format!("{host}/public/app:1")], &env)
+        .ok();
+    let private = format!("{host}/private/app:1");
+    let refused = kiln.cmd_env(&["pull", &private], &env);
+    assert_not_authorized(&refused, &host);
+    let login = kiln.cmd_input(
+        &["login", "-u", "kiln", "--password-stdin", &host],
+        &env,
+        "s3cret",
+    );
+    login.ok();
+    kiln.cmd_env(&["pull", &private], &env).ok();
 }
