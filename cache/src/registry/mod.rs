@@ -1,5 +1,6 @@
 //! The registry client, on `oci-client`'s raw calls, split as containerd's
-//! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`), resolving a
+//! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`) and credentials
+//! (`auth.rs`, docker's `config.json`), resolving a
 //! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
 //! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`); uploading
 //! blobs (`pusher.rs`) and pushing a whole image (`push.rs`).
