@@ -28,6 +28,10 @@ pub enum Command {
     Pull(PullArgs),
     /// Push an image to a registry
     Push(PushArgs),
+    /// Log in to a registry (stores the credentials in docker's config.json)
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
     /// List images
     Images,
     /// Create a tag TARGET that refers to SOURCE
@@ -298,6 +302,29 @@ pub struct PushArgs {
     pub compression: CompressionArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Username
+    #[arg(short = 'u', long = "username")]
+    pub username: String,
+    /// Password (insecure: it shows in the process list; use --password-stdin)
+    #[arg(short = 'p', long = "password", conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Registry host (`host[:port]`)
+    #[arg(default_value = "docker.io")]
+    pub registry: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Registry host (`host[:port]`)
+    #[arg(default_value = "docker.io")]
+    pub registry: String,
 }
 
 /// Registry options shared by the commands that pull or push.

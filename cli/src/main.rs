@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         Command::Save(args) => commands::save::run(&root, args),
         Command::Pull(args) => commands::pull::run(&root, args),
         Command::Push(args) => commands::push::run(&root, &args),
+        Command::Login(args) => commands::login::run(&args),
+        Command::Logout(args) => commands::logout::run(&args),
         Command::Images => commands::images::run(&root),
         Command::Tag(args) => commands::tag::run(&root, &args),
         Command::Rmi(args) => commands::rmi::run(&root, &args),

@@ -27,6 +27,24 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+    /// docker's `config.json` could not be read or written.
+    #[error("{action} docker config `{}`", path.display())]
+    DockerConfig {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An `auths` entry of docker's `config.json` is not base64 `user:password`.
+    #[error("docker config `{}`: the credentials for {host} are not base64 `user:password`", path.display())]
+    BadAuthEntry { path: PathBuf, host: String },
+    /// A `docker-credential-*` helper failed.
+    #[error("credential helper `{helper}` {action}: {reason}")]
+    CredentialHelper {
+        helper: String,
+        action: &'static str,
+        reason: String,
+    },
     /// The registry (or the connection to it) failed.
     #[error("{host}: {what}")]
     Remote {

@@ -1,5 +1,5 @@
-//! Per-host connection settings: plain HTTP only for loopback hosts and hosts the user
-//! allows; HTTPS with the system roots plus the host's CAs from the config and, like
+//! Per-host connection settings: plain HTTP only for hosts the user allows and loopback
+//! hosts without a CA of their own; HTTPS with the system roots plus the host's CAs from the config and, like
 //! docker, `/etc/docker/certs.d/<host>/*.crt`.
 
 use super::config::HostConfig;
@@ -22,18 +22,28 @@ pub fn is_loopback(host: &str) -> bool {
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The name oci-client keeps `host`'s credentials under (docker.io's is
+/// `index.docker.io`).
+pub fn auth_key(host: &str) -> String {
+    oci_client::Reference::with_tag(host.to_string(), "library/x".into(), "latest".into())
+        .resolve_registry()
+        .to_string()
+}
+
 /// An `oci_client` client for one host; a `monolithic` one uploads each blob in one
 /// request, for registries that refuse chunked uploads.
 pub fn client(host: &str, config: &HostConfig, monolithic: bool) -> Result<oci_client::Client> {
     // reqwest is built without a default crypto provider; a second install is a no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let protocol = if config.http || is_loopback(host) {
+    let cas = ca_files(host, config);
+    // A loopback host speaks HTTPS only when it has a CA of its own.
+    let protocol = if config.http || (is_loopback(host) && cas.is_empty()) {
         ClientProtocol::Http
     } else {
         ClientProtocol::Https
     };
     let mut roots = Vec::new();
-    for path in ca_files(host, config) {
+    for path in cas {
         let data = fs_err::read(&path).map_err(|source| RegistryError::Ca {
             host: host.to_string(),
             path: path.clone(),

@@ -1,9 +1,11 @@
 //! The registry client, on `oci-client`'s raw calls, split as containerd's
-//! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`), resolving a
+//! `remotes/docker` is: per-host settings (`config.rs`, `hosts.rs`) and credentials
+//! (`auth.rs`, docker's `config.json`), resolving a
 //! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
 //! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`); uploading
 //! blobs (`pusher.rs`) and pushing a whole image (`push.rs`).
 
+mod auth;
 mod config;
 mod error;
 mod fetcher;
@@ -14,6 +16,7 @@ mod push;
 mod pusher;
 mod resolver;
 
+pub use auth::{DockerConfig, default_path as docker_config_path};
 pub use config::{HostConfig, RegistryConfig};
 pub use error::{RegistryError, Result};
 pub use hosts::is_loopback;
@@ -23,7 +26,8 @@ pub use push::{MediaTypes, Pushed, Upload};
 pub use pusher::Uploaded;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How far one blob of a pull is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +64,9 @@ pub trait PushProgress: Send + Sync {
 pub struct Registries {
     config: RegistryConfig,
     platform: Platform,
-    /// Per (host, monolithic uploads).
+    /// docker's `config.json`, where credentials come from.
+    docker_config: Option<PathBuf>,
+    /// Per (host, monolithic uploads), each with the host's credentials stored.
     clients: Mutex<HashMap<(String, bool), Arc<oci_client::Client>>>,
 }
 
@@ -79,27 +85,42 @@ impl Registries {
         Self {
             config,
             platform: Platform::host(),
+            docker_config: auth::default_path(),
             clients: Mutex::new(HashMap::new()),
         }
     }
 
     /// The client for `host`, made on first use.
-    fn client(&self, host: &str) -> Result<Arc<oci_client::Client>> {
-        self.client_for(host, false)
+    async fn client(&self, host: &str) -> Result<Arc<oci_client::Client>> {
+        self.client_for(host, false).await
     }
 
-    /// The client for `host` that uploads blobs chunked or, if `monolithic`, whole.
-    fn client_for(&self, host: &str, monolithic: bool) -> Result<Arc<oci_client::Client>> {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// The client for `host` that uploads blobs chunked or, if `monolithic`, whole;
+    /// oci-client answers the host's challenges (basic, or a bearer token fetched
+    /// anonymously or with them) with the credentials docker's config holds for it.
+    async fn client_for(&self, host: &str, monolithic: bool) -> Result<Arc<oci_client::Client>> {
         let key = (host.to_string(), monolithic);
-        if let Some(client) = clients.get(&key) {
+        if let Some(client) = self.lock_clients().get(&key) {
             return Ok(client.clone());
         }
-        let client = Arc::new(hosts::client(host, &self.config.host(host), monolithic)?);
-        clients.insert(key, client.clone());
-        Ok(client)
+        let auth = match &self.docker_config {
+            Some(path) => DockerConfig::load(path)?.auth(host)?,
+            None => oci_client::secrets::RegistryAuth::Anonymous,
+        };
+        let client = hosts::client(host, &self.config.host(host), monolithic)?;
+        client
+            .store_auth_if_needed(hosts::auth_key(host).as_str(), &auth)
+            .await;
+        Ok(self
+            .lock_clients()
+            .entry(key)
+            .or_insert(Arc::new(client))
+            .clone())
+    }
+
+    fn lock_clients(&self) -> MutexGuard<'_, HashMap<(String, bool), Arc<oci_client::Client>>> {
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

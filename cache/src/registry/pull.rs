@@ -42,12 +42,12 @@ impl Registries {
     /// the registry, whose error is the one reported when all fail.
     async fn resolve(&self, reference: &Reference) -> Result<(Resolved, Arc<oci_client::Client>)> {
         for mirror in &self.config.host(&reference.registry).mirrors {
-            let client = self.client(mirror)?;
+            let client = self.client(mirror).await?;
             if let Ok(found) = resolve(&client, mirror, reference, &self.platform).await {
                 return Ok((found, client));
             }
         }
-        let client = self.client(&reference.registry)?;
+        let client = self.client(&reference.registry).await?;
         let found = resolve(&client, &reference.registry, reference, &self.platform).await?;
         Ok((found, client))
     }

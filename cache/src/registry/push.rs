@@ -141,7 +141,10 @@ impl Registries {
             target.repository.clone(),
             target.tag.clone().unwrap_or_else(|| "latest".into()),
         );
-        let (chunked, monolithic) = (self.client_for(host, false)?, self.client_for(host, true)?);
+        let (chunked, monolithic) = (
+            self.client_for(host, false).await?,
+            self.client_for(host, true).await?,
+        );
         let destination = Destination {
             host,
             remote: &remote,

@@ -127,6 +127,8 @@ async fn fetch(
     remote: &oci_client::Reference,
     what: &str,
 ) -> Result<Vec<u8>> {
+    // The host's credentials were stored in the client when it was made; oci-client
+    // keeps those over the ones passed here.
     let (bytes, _) = client
         .pull_manifest_raw(remote, &RegistryAuth::Anonymous, ACCEPTED)
         .await

@@ -8,6 +8,8 @@ pub mod images;
 pub mod import;
 pub mod inspect;
 pub mod load;
+pub mod login;
+pub mod logout;
 pub mod outputs;
 pub mod pull;
 pub mod push;

@@ -217,6 +217,20 @@ impl Kiln {
         Run::from(output)
     }
 
+    /// Runs `kiln ARGS…` with extra environment variables and `input` on stdin.
+    pub fn cmd_input(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kiln");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        Run::from(child.wait_with_output().expect("run kiln"))
+    }
+
     /// Runs `kiln ARGS…` with stdout and stderr connected as given (`None`: captured).
     pub fn cmd_stdio(&self, args: &[&str], stdout: Option<Stdio>, stderr: Option<Stdio>) -> Run {
         let mut command = self.command(args);

@@ -1,6 +1,7 @@
 //! Pulling from registries on 127.0.0.1: a real `docker-registry` fed by `skopeo copy`
 //! from kiln's own content store (an OCI layout), and a hostile one.
 
+mod auth;
 mod push;
 mod server;
 

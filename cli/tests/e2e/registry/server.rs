@@ -18,10 +18,112 @@ pub struct LocalRegistry {
 impl LocalRegistry {
     /// Starts one, or `None` when the tools are missing outside CI.
     pub fn start() -> Option<Self> {
-        if !tool_available("docker-registry") || !tool_available("skopeo") {
+        if !tool_available("skopeo") {
+            return None;
+        }
+        Self::start_with(tempfile::tempdir().unwrap(), "")
+    }
+
+    /// Starts one behind TLS (a certificate for 127.0.0.1 from a test CA) that wants
+    /// basic auth as `user`/`password` (htpasswd, bcrypt); `None` when the tools are
+    /// missing outside CI.
+    pub fn start_secured(user: &str, password: &str) -> Option<Secured> {
+        if !tool_available("openssl") || !tool_available("htpasswd") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let htpasswd = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .unwrap();
+        assert!(htpasswd.status.success());
+        std::fs::write(d.join("htpasswd"), htpasswd.stdout).unwrap();
+        std::fs::write(d.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for args in [
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=kiln test CA",
+                ],
+            ]
+            .concat(),
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.cnf",
+                "-out",
+                "server.crt",
+            ]
+            .to_vec(),
+        ] {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let extra = format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: kiln-test\n    path: {}\n",
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
+            d.join("htpasswd").display(),
+        );
+        let ca = d.join("ca.crt");
+        Some(Secured {
+            registry: Self::start_with(dir, &extra)?,
+            ca,
+        })
+    }
+
+    /// Starts one with `extra` appended to its config (after `http: addr`).
+    fn start_with(dir: tempfile::TempDir, extra: &str) -> Option<Self> {
+        if !tool_available("docker-registry") {
+            return None;
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -32,7 +134,7 @@ impl LocalRegistry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
@@ -84,6 +186,12 @@ impl LocalRegistry {
     }
 }
 
+/// A registry behind TLS and basic auth, and its CA certificate.
+pub struct Secured {
+    pub registry: LocalRegistry,
+    pub ca: std::path::PathBuf,
+}
+
 impl Drop for LocalRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -111,36 +219,64 @@ pub enum Hostile {
     Huge,
 }
 
+/// One OCI image manifest over `config` and one plain layer of `layer_size` bytes.
+fn image_manifest(config: &[u8], layer_digest: &str, layer_size: u64) -> Vec<u8> {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{layer_size}}}]}}"#,
+        kiln_cache::sha256_digest(config),
+        config.len()
+    )
+    .into_bytes()
+}
+
+/// Reads one request's target and its `Authorization` header (empty if none).
+fn read_request(stream: &TcpStream) -> (String, String) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    let _ = reader.read_line(&mut request);
+    let mut authorization = String::new();
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            authorization = value.trim().to_string();
+        }
+        header.clear();
+    }
+    let target = request.split(' ').nth(1).unwrap_or("").to_string();
+    (target, authorization)
+}
+
+/// Writes a response whose `Content-Length` is `announced` (the body may differ).
+fn respond(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8], announced: usize) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {announced}\r\nConnection: close\r\n\r\n"
+    );
+    let _ = stream.write_all(body);
+}
+
 /// A registry on 127.0.0.1 serving `hostile/app:1`, whose layer misbehaves as asked.
 /// Returns its host; the thread serves until the test process ends.
 pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
-    let digest = |b: &[u8]| kiln_cache::sha256_digest(b);
-    let layer_digest = digest(&layer);
+    let layer_digest = kiln_cache::sha256_digest(&layer);
     let layer_size = match mode {
         Hostile::Huge => 10_000_000_000,
         _ => layer.len() as u64,
     };
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{layer_size}}}]}}"#,
-        digest(&config),
-        config.len()
-    )
-    .into_bytes();
-    let config_path = format!("/v2/hostile/app/blobs/{}", digest(&config));
+    let manifest = image_manifest(&config, &layer_digest, layer_size);
+    let config_path = format!(
+        "/v2/hostile/app/blobs/{}",
+        kiln_cache::sha256_digest(&config)
+    );
     let layer_path = format!("/v2/hostile/app/blobs/{layer_digest}");
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut request = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let _ = reader.read_line(&mut request);
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let path = request.split(' ').nth(1).unwrap_or("").to_string();
+            let (path, _) = read_request(&stream);
             let (kind, body, announced): (&str, Vec<u8>, usize) = if path == "/v2/" {
                 ("application/json", b"{}".to_vec(), 2)
             } else if path == "/v2/hostile/app/manifests/1" {
@@ -166,17 +302,77 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
                     ),
                 }
             } else {
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
+                respond(&mut stream, "404 Not Found", "", b"", 0);
                 continue;
             };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
+            respond(
+                &mut stream,
+                "200 OK",
+                &format!("Content-Type: {kind}\r\n"),
+                &body,
+                announced,
             );
-            let _ = stream.write_all(&body);
+        }
+    });
+    host
+}
+
+/// The token `token_registry` gives anonymous clients (pull of `public/app` only).
+const ANONYMOUS_TOKEN: &str = "anonymous-token";
+/// The token it gives `kiln`/`s3cret` (anything).
+const USER_TOKEN: &str = "user-token";
+
+/// A registry on 127.0.0.1 that wants bearer tokens from its own token endpoint
+/// (`/token`, announced by its challenges), serving the same image as `public/app:1`
+/// (for any token) and `private/app:1` (for the token of basic `kiln`/`s3cret` only).
+/// Returns its host; the thread serves until the test process ends.
+pub fn token_registry(layer: Vec<u8>, config: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let layer_digest = kiln_cache::sha256_digest(&layer);
+    let manifest = image_manifest(&config, &layer_digest, layer.len() as u64);
+    let config_digest = kiln_cache::sha256_digest(&config);
+    let challenge =
+        format!("WWW-Authenticate: Bearer realm=\"http://{host}/token\",service=\"kiln-test\"\r\n");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (target, authorization) = read_request(&stream);
+            if target.starts_with("/token?") {
+                let token = match authorization.as_str() {
+                    "" => ANONYMOUS_TOKEN,
+                    "Basic a2lsbjpzM2NyZXQ=" => USER_TOKEN,
+                    _ => {
+                        respond(&mut stream, "401 Unauthorized", "", b"", 0);
+                        continue;
+                    }
+                };
+                let body = format!(r#"{{"token":"{token}"}}"#);
+                respond(&mut stream, "200 OK", "", body.as_bytes(), body.len());
+                continue;
+            }
+            let token = authorization.strip_prefix("Bearer ").unwrap_or("");
+            let allowed = token == USER_TOKEN
+                || (token == ANONYMOUS_TOKEN && target.starts_with("/v2/public/"));
+            if !allowed {
+                respond(&mut stream, "401 Unauthorized", &challenge, b"", 0);
+                continue;
+            }
+            let tail = target.split_once("/app/").map_or("", |(_, tail)| tail);
+            let (kind, body) = if target == "/v2/" {
+                ("application/json", &b"{}"[..])
+            } else if tail == "manifests/1" {
+                ("application/vnd.oci.image.manifest.v1+json", &manifest[..])
+            } else if tail == format!("blobs/{config_digest}") {
+                ("application/octet-stream", &config[..])
+            } else if tail == format!("blobs/{layer_digest}") {
+                ("application/octet-stream", &layer[..])
+            } else {
+                respond(&mut stream, "404 Not Found", "", b"", 0);
+                continue;
+            };
+            let headers = format!("Content-Type: {kind}\r\n");
+            respond(&mut stream, "200 OK", &headers, body, body.len());
         }
     });
     host
