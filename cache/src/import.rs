@@ -29,7 +29,7 @@ impl Store {
     /// at `created` (Unix seconds; `None`: now).
     pub fn import_rootfs(&self, path: &Path, name: &str, created: Option<i64>) -> Result<ImageRow> {
         let name = crate::reference::tag_reference(name)?;
-        let plain = crate::compression::decompressed(BufReader::new(fs::File::open(path)?))?;
+        let plain = crate::layer::Compression::sniffed(BufReader::new(fs::File::open(path)?))?;
         let blob = self.content().writer()?;
         let gz = HashingWriter::new(ParallelCompressor::on_every_core(
             blob,

@@ -16,7 +16,6 @@
 //! ```
 
 mod archive;
-mod compression;
 mod containers;
 mod content;
 mod digest;

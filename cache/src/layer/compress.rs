@@ -85,6 +85,19 @@ impl Compression {
             Self::Zstd => Box::new(zstd::stream::read::Decoder::new(blob)?),
         })
     }
+
+    /// The compression of an archive that is gzipped or not, told by its first bytes
+    /// (gzip's magic number), and its plain stream.
+    pub(crate) fn sniffed<'a>(
+        mut archive: impl io::BufRead + 'a,
+    ) -> io::Result<Box<dyn io::Read + 'a>> {
+        let how = if archive.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+            Self::Gzip
+        } else {
+            Self::Uncompressed
+        };
+        how.reader(archive)
+    }
 }
 
 /// A writer that compresses what it is given across threads, into `inner`.

@@ -169,7 +169,7 @@ impl Store {
     /// (familiar form) in the archive's order.
     pub fn load_archive(&self, input: impl Read) -> Result<Vec<String>> {
         let input =
-            crate::compression::decompressed(BufReader::new(input)).map_err(LoadError::read)?;
+            crate::layer::Compression::sniffed(BufReader::new(input)).map_err(LoadError::read)?;
         let spool = Spool::read(input, &self.root().tmp_dir())?;
         let candidates = if spool.has("manifest.json") {
             docker::images(&spool)?
