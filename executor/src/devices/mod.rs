@@ -65,25 +65,24 @@ pub(crate) struct SandboxCgroup {
 impl SandboxCgroup {
     /// The cgroup with the rules applied, or `None` for [`DevicePolicy::Unrestricted`].
     pub(crate) fn create(policy: DevicePolicy) -> Result<Option<Self>, Failure> {
-        let backend = match policy {
+        let mountinfo =
+            fs_err::read_to_string("/proc/self/mountinfo").step(|| "read /proc/self/mountinfo")?;
+        let cgroups =
+            fs_err::read_to_string("/proc/self/cgroup").step(|| "read /proc/self/cgroup")?;
+        let find = |backend| cgroup_dir(&mountinfo, &cgroups, backend).map(|dir| (backend, dir));
+        let found = match policy {
             DevicePolicy::Unrestricted => return Ok(None),
-            DevicePolicy::V1 => Backend::V1,
-            DevicePolicy::V2 => Backend::V2,
-            DevicePolicy::Auto => {
-                if find_cgroup_dir(Backend::V2)?.is_some() {
-                    Backend::V2
-                } else {
-                    Backend::V1
-                }
-            }
+            DevicePolicy::V1 => find(Backend::V1),
+            DevicePolicy::V2 => find(Backend::V2),
+            DevicePolicy::Auto => find(Backend::V2).or_else(|| find(Backend::V1)),
         };
-        let parent = find_cgroup_dir(backend)?.ok_or_else(|| {
-            let what = match (policy, backend) {
-                (DevicePolicy::Auto, _) => {
+        let (backend, parent) = found.ok_or_else(|| {
+            let what = match policy {
+                DevicePolicy::V1 => "the cgroup v1 devices controller is not mounted",
+                DevicePolicy::V2 => "no cgroup v2 hierarchy is mounted",
+                _ => {
                     "neither the cgroup v1 devices controller nor a cgroup v2 hierarchy is mounted"
                 }
-                (_, Backend::V1) => "the cgroup v1 devices controller is not mounted",
-                (_, Backend::V2) => "no cgroup v2 hierarchy is mounted",
             };
             Failure::msg(
                 "restrict device access",
@@ -231,16 +230,9 @@ fn remove_stale(parent: &Path) {
     }
 }
 
-/// The directory of this process's own cgroup in the hierarchy the back end uses, or `None`
-/// when that hierarchy is not mounted.
-fn find_cgroup_dir(backend: Backend) -> Result<Option<PathBuf>, Failure> {
-    let mountinfo =
-        fs_err::read_to_string("/proc/self/mountinfo").step(|| "read /proc/self/mountinfo")?;
-    let cgroups = fs_err::read_to_string("/proc/self/cgroup").step(|| "read /proc/self/cgroup")?;
-    Ok(cgroup_dir(&mountinfo, &cgroups, backend))
-}
-
-/// [`find_cgroup_dir`] on the contents of `/proc/self/mountinfo` and `/proc/self/cgroup`.
+/// The directory of this process's own cgroup in the hierarchy `backend` uses, from the
+/// contents of `/proc/self/mountinfo` and `/proc/self/cgroup`; `None` when that hierarchy is
+/// not mounted.
 fn cgroup_dir(mountinfo: &str, cgroups: &str, backend: Backend) -> Option<PathBuf> {
     let (mount_root, mountpoint) = mountinfo.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;
