@@ -310,11 +310,7 @@ fn from_platform_native_works_and_other_platforms_are_refused() {
         )],
     );
     kiln.build("plat:1", &dir).ok();
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
+    let arch = kiln_cache::oci::host_architecture();
     assert_eq!(
         kiln.run_out("plat:1", &["cat", "/arch"]),
         format!("{arch} linux/{arch}\n")

@@ -56,6 +56,18 @@ fn docker_io_name_resolves_through_a_mirror() {
         return;
     };
     let kiln = Kiln::empty();
+    let config = docker_io_mirror_config(&kiln, &registry);
+    let env = [("KILN_CONFIG", config.as_str())];
+    let pull = kiln.cmd_env(&["pull", "debian:bookworm"], &env).ok();
+    assert!(pull.stdout.ends_with("docker.io/library/debian:bookworm\n"));
+    assert_eq!(
+        kiln.run_out("debian:bookworm", &["echo", "mirrored"]),
+        "mirrored\n"
+    );
+}
+
+/// A config file (for `KILN_CONFIG`) whose docker.io mirror is `registry`.
+fn docker_io_mirror_config(kiln: &Kiln, registry: &LocalRegistry) -> String {
     let config = kiln.work.path().join("config.toml");
     std::fs::write(
         &config,
@@ -65,14 +77,7 @@ fn docker_io_name_resolves_through_a_mirror() {
         ),
     )
     .unwrap();
-    let config = config.display().to_string();
-    let env = [("KILN_CONFIG", config.as_str())];
-    let pull = kiln.cmd_env(&["pull", "debian:bookworm"], &env).ok();
-    assert!(pull.stdout.ends_with("docker.io/library/debian:bookworm\n"));
-    assert_eq!(
-        kiln.run_out("debian:bookworm", &["echo", "mirrored"]),
-        "mirrored\n"
-    );
+    config.display().to_string()
 }
 
 /// A layer (a plain tar of one file) and a config naming it.
@@ -163,16 +168,7 @@ fn from_debian_bookworm_resolves_through_a_mirror_in_a_build() {
         return;
     };
     let kiln = Kiln::empty();
-    let config = kiln.work.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[registry.\"docker.io\"]\nmirrors = [\"{}\"]\n",
-            registry.host
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = docker_io_mirror_config(&kiln, &registry);
     build_from(&kiln, "debian:bookworm", &[("KILN_CONFIG", &config)], &[]).ok();
     assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
 }
@@ -222,15 +218,6 @@ fn build_pull_re_resolves_a_moved_tag() {
     assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
     build_from(&kiln, &base, &[], &["--pull"]).ok();
     assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "two\n");
-}
-
-/// The OCI architecture name of this machine.
-fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
 }
 
 /// Pushes an image index named `name` whose entries all point at busybox's manifest,
@@ -306,7 +293,7 @@ fn multi_platform_index_pulls_the_host_entry() {
     push_index(
         &registry,
         &source,
-        &["s390x", host_architecture(), "riscv64"],
+        &["s390x", kiln_cache::oci::host_architecture(), "riscv64"],
         "tools/multi:1",
     );
     let kiln = Kiln::empty();
@@ -322,7 +309,7 @@ fn multi_platform_index_without_the_host_entry_names_its_platforms() {
     };
     let others: Vec<&str> = ["s390x", "ppc64le", "arm64", "amd64"]
         .into_iter()
-        .filter(|a| *a != host_architecture())
+        .filter(|a| *a != kiln_cache::oci::host_architecture())
         .take(2)
         .collect();
     push_index(&registry, &source, &others, "tools/foreign:1");
