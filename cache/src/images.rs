@@ -3,9 +3,9 @@
 //! `skopeo inspect oci:<content dir>:<name>` finds it.
 
 use crate::error::{CacheError, Result};
-use crate::index::{ImageRow, LayerRow};
+use crate::index::ImageRow;
 use crate::oci::{
-    ANNOTATION_REF_NAME, Descriptor, History, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest, chain_ids,
+    ANNOTATION_REF_NAME, Descriptor, History, ImageConfig, MEDIA_TYPE_MANIFEST, Manifest,
 };
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -119,74 +119,6 @@ impl Store {
             config,
         })
     }
-
-    /// The committed snapshot holding the image's filesystem (`None` for an image with
-    /// no layers), unpacking layers that have no snapshot yet.
-    pub fn image_snapshot(&self, image: &Image) -> Result<Option<String>> {
-        let diff_ids = &image.config.rootfs.diff_ids;
-        if diff_ids.len() != image.manifest.layers.len() {
-            return Err(CacheError::Snapshot {
-                id: image.row.name.clone(),
-                reason: format!(
-                    "config has {} diff ids but the manifest {} layers",
-                    diff_ids.len(),
-                    image.manifest.layers.len()
-                ),
-            });
-        }
-        let chains = chain_ids(diff_ids);
-        let mut parent: Option<String> = None;
-        for ((chain, diff_id), layer) in chains.iter().zip(diff_ids).zip(&image.manifest.layers) {
-            if let Some(snapshot) = self.index().chain_snapshot(chain)? {
-                parent = Some(snapshot);
-                continue;
-            }
-            let active = self.prepare(parent.as_deref())?;
-            let blob = std::io::BufReader::new(self.content().open_blob(&layer.digest)?);
-            let mut tar = crate::digest::HashingReader::new(layer_reader(layer, blob)?);
-            // apply_layer reads the stream to its end, so the digest covers all of it.
-            if let Err(e) = crate::layer::apply_layer(&mut tar, &active.fs_dir()) {
-                return Err(self.abort_after(active, e.into()));
-            }
-            let (actual, _, _) = tar.finish();
-            if &actual != diff_id {
-                let mismatch = CacheError::DigestMismatch {
-                    expected: diff_id.clone(),
-                    actual,
-                };
-                return Err(self.abort_after(active, mismatch));
-            }
-            let id = active.id().to_string();
-            self.commit(active)?;
-            self.index().insert_layer(
-                &id,
-                &LayerRow {
-                    diff_id: diff_id.clone(),
-                    digest: layer.digest.clone(),
-                    size: layer.size,
-                    media_type: layer.media_type.clone(),
-                },
-            )?;
-            self.index().insert_chain(chain, &id)?;
-            parent = Some(id);
-        }
-        Ok(parent)
-    }
-}
-
-/// The tar stream of `layer`, decompressing `blob` as its media type says.
-pub(crate) fn layer_reader<'a>(
-    layer: &Descriptor,
-    blob: impl std::io::Read + 'a,
-) -> Result<Box<dyn std::io::Read + 'a>> {
-    let compression =
-        crate::layer::Compression::of_media_type(&layer.media_type).ok_or_else(|| {
-            CacheError::UnsupportedLayer {
-                digest: layer.digest.clone(),
-                media_type: layer.media_type.clone(),
-            }
-        })?;
-    Ok(compression.reader(blob)?)
 }
 
 /// The row of an image named `name` whose manifest (of `manifest_size` bytes) has

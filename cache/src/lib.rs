@@ -39,6 +39,7 @@ pub mod rootfs;
 mod snapshot;
 mod store;
 pub mod tree;
+mod unpack;
 mod usage;
 
 pub use archive::{ArchiveFormat, ArchiveImage, ArchiveReport};

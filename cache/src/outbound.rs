@@ -5,10 +5,10 @@
 
 use crate::digest::HashingWriter;
 use crate::error::{CacheError, Result};
-use crate::images::layer_reader;
 use crate::layer::{Compression, ParallelCompressor};
 use crate::oci::Descriptor;
 use crate::store::Store;
+use crate::unpack::layer_reader;
 use std::collections::BTreeMap;
 use std::io::BufReader;
 

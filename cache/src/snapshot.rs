@@ -75,6 +75,12 @@ impl Store {
         if let Some(p) = parent {
             self.committed_snapshot(p)?;
         }
+        self.prepare_on(parent)
+    }
+
+    /// Creates an active snapshot on `parent`, which may still be active: only for
+    /// unpacking an image's layers, which are committed in chain order (`unpack.rs`).
+    pub(crate) fn prepare_on(&self, parent: Option<&str>) -> Result<ActiveSnapshot> {
         let snapshots = self.root().snapshots_dir();
         let id = crate::digest::random_id(8);
         let tmp = snapshots.join(format!("new-{id}"));

@@ -74,6 +74,64 @@ impl Reporter for PlainReporter {
                     self.print(&format!("#{} {}", vertex + 1, text.trim_end_matches('\r')));
                 }
             }
+            Event::PullStarted { reference } => self.print(&format!(
+                "#0 [internal] pull {}",
+                escape_controls(&reference)
+            )),
+            Event::PullBytes {
+                digest,
+                done,
+                total,
+                ..
+            } => {
+                let state = if done == total { " done" } else { "" };
+                self.print(&format!(
+                    "#0 {} {} / {}{state}",
+                    short_digest(&digest),
+                    human_bytes(done),
+                    human_bytes(total)
+                ));
+            }
+            Event::PullUnpacked { digest, .. } => {
+                self.print(&format!("#0 extracting {} done", short_digest(&digest)))
+            }
+            Event::PullDone { duration, .. } => {
+                self.print(&format!("#0 DONE {:.1}s", duration.as_secs_f64()))
+            }
         }
+    }
+}
+
+/// `sha256:` and the first 12 hex digits, as BuildKit shows layers.
+fn short_digest(digest: &str) -> String {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    format!("sha256:{}", hex.get(..12).unwrap_or(hex))
+}
+
+/// A byte count in decimal units with two decimals, as BuildKit's plain progress.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.2}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_read_like_buildkit() {
+        assert_eq!(human_bytes(999), "999B");
+        assert_eq!(human_bytes(3_400_000), "3.40MB");
+        assert_eq!(human_bytes(1_500), "1.50kB");
+        assert_eq!(human_bytes(2_000_000_000), "2.00GB");
     }
 }

@@ -3,11 +3,12 @@
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
 use crate::lower::{BuildOptions, BuildPlan, lower};
-use crate::progress::Reporter;
+use crate::progress::{Event, Reporter};
+use crate::pull_progress::PullEvents;
 use crate::run::Solver;
 use kiln_cache::index::ImageRow;
 use kiln_cache::oci::{History, rfc3339};
-use kiln_cache::registry::{NoProgress, Registries};
+use kiln_cache::registry::Registries;
 use kiln_cache::{Reference, Store};
 use kiln_executor::Sandbox;
 use kiln_parser::Dockerfile;
@@ -57,12 +58,16 @@ pub struct BuildOutcome {
 /// Lowers the build, pulling the base images the store lacks (and, with `--pull`, all of
 /// them again) and lowering once more after each pull, since names can only be known after
 /// expansion and stage resolution.
-async fn lower_pulling(request: &BuildRequest, store: &Arc<Store>) -> Result<BuildPlan> {
+async fn lower_pulling(
+    request: &BuildRequest,
+    store: &Arc<Store>,
+    reporter: &dyn Reporter,
+) -> Result<BuildPlan> {
     let mut pulled = BTreeSet::new();
     loop {
         match lower(&request.dockerfile, store, &request.options) {
             Err(SolveError::ImageMissing { reference, span }) if !pulled.contains(&reference) => {
-                pull(request, store, &reference, span).await?;
+                pull(request, store, reporter, &reference, span).await?;
                 pulled.insert(reference);
             }
             Ok(plan) if request.pull => {
@@ -76,7 +81,7 @@ async fn lower_pulling(request: &BuildRequest, store: &Arc<Store>) -> Result<Bui
                     return Ok(plan);
                 }
                 for (reference, span) in again {
-                    pull(request, store, &reference, span).await?;
+                    pull(request, store, reporter, &reference, span).await?;
                     pulled.insert(reference);
                 }
             }
@@ -85,8 +90,14 @@ async fn lower_pulling(request: &BuildRequest, store: &Arc<Store>) -> Result<Bui
     }
 }
 
-/// Pulls one base image into the store.
-async fn pull(request: &BuildRequest, store: &Store, reference: &str, span: Span) -> Result<()> {
+/// Pulls one base image into the store, reporting its progress.
+async fn pull(
+    request: &BuildRequest,
+    store: &Store,
+    reporter: &dyn Reporter,
+    reference: &str,
+    span: Span,
+) -> Result<()> {
     let failed = |source| SolveError::Pull {
         reference: reference.to_string(),
         span,
@@ -96,11 +107,21 @@ async fn pull(request: &BuildRequest, store: &Store, reference: &str, span: Span
         message: format!("image `{reference}`: {e}"),
         span,
     })?;
+    let started = std::time::Instant::now();
+    let reference = parsed.canonical();
+    reporter.event(Event::PullStarted {
+        reference: reference.clone(),
+    });
+    let events = PullEvents::new(reporter, &reference);
     request
         .registries
-        .pull(store, &parsed, &NoProgress)
+        .pull(store, &parsed, &events)
         .await
         .map_err(failed)?;
+    reporter.event(Event::PullDone {
+        reference,
+        duration: started.elapsed(),
+    });
     Ok(())
 }
 
@@ -115,7 +136,7 @@ pub async fn build(
         &request.context,
         &request.dockerfile_path,
     )?);
-    let plan = lower_pulling(&request, &store).await?;
+    let plan = lower_pulling(&request, &store, reporter.as_ref()).await?;
     let graph = Arc::new(plan.graph);
     let solver = Solver {
         store: store.clone(),

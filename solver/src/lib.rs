@@ -14,6 +14,7 @@ pub mod key;
 pub mod lower;
 pub mod op;
 pub mod progress;
+mod pull_progress;
 pub mod run;
 
 pub use build::{BuildOutcome, BuildRequest, build};

@@ -31,6 +31,23 @@ pub enum Event {
         stream: LogStream,
         data: Vec<u8>,
     },
+    /// A base image the store lacks is being pulled (before any vertex runs).
+    PullStarted { reference: String },
+    /// Bytes of one layer of a pull received so far (throttled; the last one has
+    /// `done == total`).
+    PullBytes {
+        reference: String,
+        digest: String,
+        done: u64,
+        total: u64,
+    },
+    /// A layer of a pull is unpacked and verified.
+    PullUnpacked { reference: String, digest: String },
+    /// A pull finished.
+    PullDone {
+        reference: String,
+        duration: Duration,
+    },
 }
 
 /// Receives progress events; implementations must be cheap and must not block.

@@ -86,13 +86,16 @@ impl Compression {
         })
     }
 
-    /// The compression of an archive that is gzipped or not, told by its first bytes
-    /// (gzip's magic number), and its plain stream.
+    /// The plain stream of an archive that is gzip'd, zstd'd or neither, told by its
+    /// first bytes (the formats' magic numbers), not by its name.
     pub(crate) fn sniffed<'a>(
         mut archive: impl io::BufRead + 'a,
     ) -> io::Result<Box<dyn io::Read + 'a>> {
-        let how = if archive.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        let head = archive.fill_buf()?;
+        let how = if head.starts_with(&[0x1f, 0x8b]) {
             Self::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Self::Zstd
         } else {
             Self::Uncompressed
         };
@@ -302,6 +305,27 @@ mod tests {
                 .read_to_end(&mut back)
                 .unwrap();
             assert!(back.is_empty());
+        }
+    }
+
+    #[test]
+    fn archives_are_told_by_their_magic_numbers() {
+        let data = b"plain tar bytes".repeat(100);
+        for compression in [
+            Compression::Uncompressed,
+            Compression::Gzip,
+            Compression::Zstd,
+        ] {
+            let packed = match compression {
+                Compression::Uncompressed => data.clone(),
+                other => compressed(&data, other, 1),
+            };
+            let mut back = Vec::new();
+            Compression::sniffed(&packed[..])
+                .unwrap()
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data, "{compression:?}");
         }
     }
 }

@@ -103,6 +103,9 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+    /// The blob's bytes were no longer wanted (unpacking them failed first).
+    #[error("download of blob {digest} abandoned")]
+    Abandoned { digest: String },
     /// The content store or the index failed.
     #[error(transparent)]
     Store(#[from] crate::error::CacheError),

@@ -12,7 +12,10 @@ use oci_client::manifest::OciDescriptor;
 use sha2::{Digest as _, Sha256};
 use std::io::Write;
 
-/// Fetches `blob` from `remote` on `host` unless the store has it already.
+/// Fetches `blob` from `remote` on `host` unless the store has it already. With `tee`,
+/// every chunk is also sent there as it arrives (to be unpacked while it streams; the
+/// receiver must not trust the bytes before this returns `Ok`); a receiver that hangs
+/// up stops the download.
 pub async fn fetch_blob(
     client: &oci_client::Client,
     host: &str,
@@ -20,6 +23,7 @@ pub async fn fetch_blob(
     blob: &Descriptor,
     store: &ContentStore,
     progress: &dyn PullProgress,
+    tee: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
 ) -> Result<()> {
     if store.has_blob(&blob.digest) {
         progress.blob(&blob.digest, BlobProgress::Exists);
@@ -86,6 +90,13 @@ pub async fn fetch_blob(
         writer
             .write_all(&chunk)
             .map_err(crate::error::CacheError::from)?;
+        if let Some(tee) = &tee
+            && tee.send(chunk).await.is_err()
+        {
+            return Err(RegistryError::Abandoned {
+                digest: blob.digest.clone(),
+            });
+        }
         progress.blob(
             &blob.digest,
             BlobProgress::Downloading {
@@ -110,7 +121,7 @@ pub async fn fetch_blob(
         });
     }
     writer.commit()?;
-    progress.blob(&blob.digest, BlobProgress::Complete);
+    progress.blob(&blob.digest, BlobProgress::Downloaded);
     Ok(())
 }
 

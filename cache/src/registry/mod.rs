@@ -15,6 +15,7 @@ mod pull;
 mod push;
 mod pusher;
 mod resolver;
+mod unpack;
 
 pub use auth::{DockerConfig, default_path as docker_config_path};
 pub use config::{HostConfig, RegistryConfig};
@@ -37,7 +38,9 @@ pub enum BlobProgress {
     /// Bytes received so far, of the total.
     Downloading { done: u64, total: u64 },
     /// Verified and in the store.
-    Complete,
+    Downloaded,
+    /// A layer unpacked into a snapshot and its diff id verified.
+    Unpacked,
 }
 
 /// Receives pull progress; implementations must be cheap and must not block.

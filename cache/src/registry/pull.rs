@@ -1,18 +1,22 @@
-//! Pulling an image: resolve its manifest (mirrors first), fetch the config and the
-//! layers the store lacks (several at once, each verified before it is committed), then
-//! store the manifest as received and tag it. A pull that stops half way leaves only
-//! whole blobs behind; the next one finds them and fetches the rest.
+//! Pulling an image: resolve its manifest (mirrors first), fetch the config, then
+//! download the layers that have no snapshot yet and unpack them as they stream
+//! (several at once; `unpack.rs`), commit their snapshots once every blob and diff id
+//! is verified, and only then store the manifest as received and tag it. A pull that
+//! stops half way leaves only whole, verified blobs behind; the next one unpacks those
+//! from the store and downloads the rest.
 
 use super::error::{RegistryError, Result};
 use super::fetcher::fetch_blob;
 use super::resolver::{Resolved, resolve};
-use super::{PullProgress, Registries};
+use super::unpack::{self, Origin};
+use super::{NoProgress, PullProgress, Registries};
 use crate::index::ImageRow;
-use crate::oci::{ImageConfig, Manifest};
+use crate::oci::{Descriptor, ImageConfig, Manifest};
 use crate::reference::Reference;
 use crate::store::Store;
 use futures_util::{StreamExt, TryStreamExt};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Layers fetched at once.
 const PARALLEL_LAYERS: usize = 3;
@@ -86,7 +90,8 @@ impl Registries {
             &resolved.remote,
             &manifest.config,
             content,
-            progress,
+            &NoProgress,
+            None,
         )
         .await?;
         let config: ImageConfig =
@@ -108,17 +113,65 @@ impl Registries {
                 ),
             });
         }
-        let mut layers = manifest.layers.clone();
-        layers.sort_by(|a, b| a.digest.cmp(&b.digest));
-        layers.dedup_by(|a, b| a.digest == b.digest);
-        futures_util::stream::iter(&layers)
-            .map(|layer| fetch_blob(&client, host, &resolved.remote, layer, content, progress))
+        let origin = Origin {
+            client: &client,
+            host,
+            remote: &resolved.remote,
+            content,
+            progress,
+        };
+        let plan = store.unpack_plan(&reference.canonical(), &manifest, &config)?;
+        // Layers unpacked already whose blob the store lacks (pruned, or built here):
+        // fetched for pushes to use, not unpacked again.
+        let unpacked = &manifest.layers[..manifest.layers.len() - plan.missing.len()];
+        let mut blobs_only: Vec<&Descriptor> = unpacked
+            .iter()
+            .filter(|l| !plan.missing.iter().any(|m| m.descriptor.digest == l.digest))
+            .collect();
+        blobs_only.sort_by(|a, b| a.digest.cmp(&b.digest));
+        blobs_only.dedup_by(|a, b| a.digest == b.digest);
+        futures_util::stream::iter(blobs_only)
+            .map(|layer| {
+                fetch_blob(
+                    &client,
+                    host,
+                    &resolved.remote,
+                    layer,
+                    content,
+                    progress,
+                    None,
+                )
+            })
             .buffer_unordered(PARALLEL_LAYERS)
             .try_collect::<Vec<()>>()
             .await?;
+        // Every layer unpacks into a snapshot of its own, several at once; they are
+        // committed in order once all are verified. After a failure, layers not yet
+        // started are skipped.
+        let actives = store.prepare_layers(&plan)?;
+        let failed = AtomicBool::new(false);
+        let sources = unpack::sources(&plan.missing, content);
+        let results = futures_util::stream::iter(plan.missing.iter().zip(sources).zip(&actives))
+            .map(|((layer, source), active)| {
+                let (origin, failed) = (&origin, &failed);
+                async move {
+                    if failed.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let result = origin.unpack(layer, source, active.fs_dir()).await;
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    Some(result)
+                }
+            })
+            .buffered(PARALLEL_LAYERS)
+            .collect::<Vec<_>>()
+            .await;
+        store.commit_layers(&plan, actives, results)?;
         // Where the blobs came from, for cross-repository mounts when pushing.
         let repository = resolved.remote.repository();
-        for blob in layers.iter().chain([&manifest.config]) {
+        for blob in manifest.layers.iter().chain([&manifest.config]) {
             store
                 .index()
                 .insert_blob_source(&blob.digest, host, repository)?;

@@ -8,7 +8,7 @@ use kiln_cache::registry::{BlobProgress, PullProgress};
 use kiln_cache::{LockMode, Reference, Store};
 use std::path::Path;
 
-/// Prints docker's per-layer lines when a blob is done.
+/// Prints docker's per-layer lines when a layer is downloaded and when it is unpacked.
 struct LayerLines;
 
 impl PullProgress for LayerLines {
@@ -17,7 +17,8 @@ impl PullProgress for LayerLines {
         let short = short.get(..12).unwrap_or(short);
         match progress {
             BlobProgress::Exists => eprintln(format_args!("{short}: Already exists")),
-            BlobProgress::Complete => eprintln(format_args!("{short}: Pull complete")),
+            BlobProgress::Downloaded => eprintln(format_args!("{short}: Download complete")),
+            BlobProgress::Unpacked => eprintln(format_args!("{short}: Pull complete")),
             BlobProgress::Downloading { .. } => {}
         }
     }

@@ -343,6 +343,28 @@ impl Kiln {
     pub fn content_dir(&self) -> PathBuf {
         self.root.path().join("content-v1")
     }
+
+    /// `image` saved as an OCI archive and unpacked into an OCI layout of its own in
+    /// the work dir, where its `org.opencontainers.image.ref.name` is its tag (the
+    /// content store holds no blob for local layers, so tools copy from this).
+    pub fn saved_layout(&self, image: &str) -> PathBuf {
+        let name = image.replace(['/', ':'], "_");
+        let archive = self.work.path().join(format!("{name}.oci.tar"));
+        let archive_arg = archive.display().to_string();
+        self.cmd(&["save", "--format", "oci", "-o", &archive_arg, image])
+            .ok();
+        let layout = self.work.path().join(format!("{name}-layout"));
+        std::fs::create_dir_all(&layout).unwrap();
+        let status = Command::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&layout)
+            .status()
+            .unwrap();
+        assert!(status.success(), "tar -xf {}", archive.display());
+        layout
+    }
 }
 
 /// A tmpfs of a given size on a temp folder, unmounted on drop, so even a failing

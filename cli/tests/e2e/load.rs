@@ -126,13 +126,12 @@ fn assert_refused(kiln: &Kiln, archive: &Path, message: &str) {
     assert_eq!(tmp.count(), 0, "temp files left behind");
 }
 
-/// `busybox:local` of `source`'s store (its content dir read as an OCI layout),
-/// copied by skopeo into an archive of `transport` named `name`.
+/// `busybox:local` of `source`'s store (saved as an OCI layout), copied by skopeo into an archive of `transport` named `name`.
 fn skopeo_archive(source: &Kiln, transport: &str, name: &str) -> PathBuf {
     let archive = source.work.path().join(format!("{transport}.tar"));
     let layout = format!(
-        "oci:{}:docker.io/library/busybox:local",
-        source.content_dir().display()
+        "oci:{}:local",
+        source.saved_layout("busybox:local").display()
     );
     let dest = format!("{transport}:{}:{name}", archive.display());
     let copy = Command::new("skopeo")

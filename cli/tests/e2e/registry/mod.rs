@@ -1,9 +1,10 @@
 //! Pulling from registries on 127.0.0.1: a real `docker-registry` fed by `skopeo copy`
-//! from kiln's own content store (an OCI layout), and a hostile one.
+//! from OCI layouts of kiln's saved images, and a hostile one.
 
 mod auth;
 mod push;
 mod server;
+mod unpack;
 
 use crate::harness::Kiln;
 use server::{Hostile, LocalRegistry, hostile_registry};
@@ -13,8 +14,8 @@ fn registry_with_busybox(target: &str) -> Option<(LocalRegistry, Kiln)> {
     let registry = LocalRegistry::start()?;
     let source = Kiln::new();
     registry.push_layout(
-        &source.content_dir(),
-        "docker.io/library/busybox:local",
+        &source.saved_layout("busybox:local"),
+        "local",
         target,
         false,
     );
@@ -157,7 +158,24 @@ fn from_a_missing_image_pulls_it_before_the_step_runs() {
     };
     let kiln = Kiln::empty();
     let base = format!("{}/tools/busybox:1", registry.host);
-    build_from(&kiln, &base, &[], &[]).ok();
+    let build = build_from(&kiln, &base, &[], &[]).ok();
+    // The pull's progress comes first: bytes per layer, then its unpacking.
+    let lines: Vec<&str> = build.stderr.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in {}", build.stderr))
+    };
+    let started = at(&format!("#0 [internal] pull {base}"));
+    let bytes = lines
+        .iter()
+        .position(|l| l.starts_with("#0 sha256:") && l.ends_with(" done") && l.contains(" / "))
+        .unwrap_or_else(|| panic!("no byte progress in {}", build.stderr));
+    let unpacked = at("#0 extracting sha256:");
+    let done = at("#0 DONE ");
+    let first_step = at("#1 ");
+    assert!(started < bytes && bytes < unpacked && unpacked < done && done < first_step);
     assert_eq!(kiln.run_out("app:1", &["cat", "/seen"]), "one\n");
     assert!(kiln.cmd(&["images"]).ok().stdout.contains("tools/busybox"));
 }
@@ -223,19 +241,10 @@ fn build_pull_re_resolves_a_moved_tag() {
 /// Pushes an image index named `name` whose entries all point at busybox's manifest,
 /// claiming the given architectures (linux), to `target` in `registry`.
 fn push_index(registry: &LocalRegistry, source: &Kiln, architectures: &[&str], target: &str) {
-    let content = source.content_dir();
+    let content = source.saved_layout("busybox:local");
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(content.join("index.json")).unwrap()).unwrap();
-    let busybox = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| {
-            m["annotations"]["org.opencontainers.image.ref.name"]
-                == "docker.io/library/busybox:local"
-        })
-        .unwrap()
-        .clone();
+    let busybox = index["manifests"][0].clone();
     let layout = source
         .work
         .path()

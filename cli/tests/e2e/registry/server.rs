@@ -16,6 +16,17 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
+    /// Where the registry's filesystem storage keeps the blob `digest`.
+    pub fn blob_data(&self, digest: &str) -> std::path::PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self._dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     /// Starts one, or `None` when the tools are missing outside CI.
     pub fn start() -> Option<Self> {
         if !tool_available("skopeo") {
