@@ -1,12 +1,13 @@
 //! Pulling an image: resolve its manifest (mirrors first), fetch the config and the
 //! layers the store lacks (several at once, each verified before it is committed), then
-//! store the manifest as received and tag it. A pull that stops half way leaves only
-//! whole blobs behind; the next one finds them and fetches the rest.
+//! store the manifest as received, unpack the layers and tag it. A pull that stops half
+//! way leaves only whole blobs behind; the next one finds them and fetches the rest.
 
 use super::error::{RegistryError, Result};
 use super::fetcher::fetch_blob;
 use super::resolver::{Resolved, resolve};
 use super::{PullProgress, Registries};
+use crate::images::Image;
 use crate::index::ImageRow;
 use crate::oci::{ImageConfig, Manifest};
 use crate::reference::Reference;
@@ -52,7 +53,9 @@ impl Registries {
         Ok((found, client))
     }
 
-    /// Pulls `reference` into `store`, reporting blob progress.
+    /// Pulls `reference` into `store`, reporting blob progress, and unpacks its layers
+    /// into snapshots before tagging it. Runs on a multi-thread tokio runtime only (the
+    /// unpacking blocks its worker through `block_in_place`).
     pub async fn pull(
         &self,
         store: &Store,
@@ -132,6 +135,14 @@ impl Registries {
             &manifest,
             &config,
         );
+        let image = Image {
+            row: row.clone(),
+            manifest,
+            config,
+        };
+        // Unpacked before it is tagged, as `kiln load` does: an image with a layer kiln
+        // refuses (one that would write outside its root) never gets a name.
+        tokio::task::block_in_place(|| store.image_snapshot(&image))?;
         let updated = store.index().image(&row.name)?.as_ref() != Some(&row);
         store.tag_image(&row)?;
         Ok(Pulled {
