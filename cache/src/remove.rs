@@ -5,7 +5,9 @@
 //!   config blobs go now; layers and snapshots that nothing else needs go at the next
 //!   `kiln cache prune` (it reaches only what tagged images and records need).
 //! - An image id (prefix) names every tag of the image: with several, `-f` is needed.
-//! - An image a container was made from is deleted only with `-f`.
+//! - The last tag of an image a recorded container was made from is refused without
+//!   `-f`; with it, the tags go but the image stays, dangling (as docker keeps it):
+//!   prune keeps an image a recorded container uses, whether tagged or not.
 
 use crate::error::{CacheError, Result};
 use crate::index::ImageRow;
@@ -39,18 +41,18 @@ impl Store {
             });
         }
         let mut out = Vec::new();
-        let deletes = tags.len() == same_image;
-        if deletes
-            && !force
-            && let Some(container) = self.containers_using(&image_id)?.first()
-        {
-            return Err(CacheError::ImageConflict {
-                reference: reference.into(),
-                reason: format!(
-                    "container {container} is using its referenced image {}",
-                    short_id(&image_id)
-                ),
-            });
+        let mut deletes = tags.len() == same_image;
+        if deletes && let Some(container) = self.containers_using(&image_id)?.first() {
+            if !force {
+                return Err(CacheError::ImageConflict {
+                    reference: reference.into(),
+                    reason: format!(
+                        "container {container} is using its referenced image {}",
+                        short_id(&image_id)
+                    ),
+                });
+            }
+            deletes = false;
         }
         for row in &tags {
             self.untag_image(&row.name)?;

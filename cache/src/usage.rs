@@ -5,7 +5,8 @@
 //! ancestors the records keep alive:
 //!
 //! ```text
-//!  Shared       snapshots of the cache that tagged images use too
+//!  Shared       snapshots of the cache that images in use (tagged, or run by a
+//!               recorded container) use too
 //!  Private      snapshots only the cache keeps
 //!  Reclaimable  what `kiln cache prune` (no flags) would delete
 //!  Total        Shared + Private
@@ -27,7 +28,7 @@ pub struct RecordUsage {
     pub size: u64,
     /// Last used (Unix seconds).
     pub last_used: i64,
-    /// Whether no tagged image uses the snapshot, so a plain prune removes it.
+    /// Whether no image in use needs the snapshot, so a plain prune removes it.
     pub reclaimable: bool,
 }
 
@@ -36,7 +37,7 @@ pub struct RecordUsage {
 pub struct DiskUsage {
     /// Records, reclaimable ones first, then by size (largest first).
     pub records: Vec<RecordUsage>,
-    /// Bytes of cache snapshots also used by tagged images.
+    /// Bytes of cache snapshots also used by images in use.
     pub shared: u64,
     /// Bytes of snapshots only the cache keeps.
     pub private: u64,

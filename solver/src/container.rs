@@ -51,7 +51,7 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
     for sub in ["fs", "work", "mnt"] {
         fs_err::create_dir_all(dir.join(sub))?;
     }
-    store.record_container_image(&id, &image.row.config_digest)?;
+    store.record_container_image(&id, &image.row)?;
     let relative = |sub: &str| PathBuf::from(format!("../containers-v1/{id}/{sub}"));
     let mount = store.overlay_mount(top.as_deref(), &relative("fs"), &relative("work"))?;
     let process = ProcessSpec {

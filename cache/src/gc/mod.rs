@@ -8,14 +8,15 @@
 //! 1. Decide ([`plan`]): the cache records to remove (dangling ones by default, all
 //!    with `--all`, only those last used before `--filter until=…`, least recently
 //!    used first until `--keep-storage` is met), then every snapshot that no remaining
-//!    record and no tagged image reaches through parents, plus the leftovers of killed
-//!    builds (active snapshots, rows whose dir is gone and everything above them).
+//!    record and no image in use (tagged, or used by a recorded container) reaches
+//!    through parents, plus the leftovers of killed builds (active snapshots, rows
+//!    whose dir is gone and everything above them).
 //! 2. Delete what no row names: `tmp-v1/*`, stale key locks (`locks-v1/*`),
 //!    interrupted atomic writes and other formats' folders (more room on a full disk).
 //! 3. Delete the rows in one transaction: records, snapshots, layers, chain ids.
 //! 4. Delete the dirs: those of the deleted rows, and every dir of `snapshots-v1/`
 //!    with no row (`new-*`, or a row deleted by a prune that was killed at step 4).
-//! 5. Delete the blobs no tagged image reaches (manifest, config, layers).
+//! 5. Delete the blobs no image in use reaches (manifest, config, layers).
 //! 6. Truncate SQLite's write-ahead log, then put the reserve back if it fits.
 //!
 //! Rows go before dirs: a crash in between leaves dirs without rows, which the next

@@ -7,7 +7,8 @@
 //!  record "RUN make" ──────────▶ s4 ◀── s5 (empty)      the empty steps on top)
 //!  record "RUN test" ───────────────────▲
 //! ```
-//! A record is *dangling* when its snapshot is not in use by an image (s4, s5 above).
+//! A record is *dangling* when its snapshot is not in use by an image (s4, s5 above);
+//! images in use are the tagged ones and those recorded containers use.
 //! After records are removed, every snapshot that no remaining record and no image
 //! reaches (through parents) is deleted.
 
@@ -25,16 +26,18 @@ pub(crate) struct Inventory {
     pub records: Vec<CacheRecord>,
     /// Chain id → the snapshot holding that filesystem.
     pub chains: HashMap<String, String>,
-    /// Each tagged image's chain ids, bottom layer first.
+    /// The chain ids of each tagged image and each image a recorded container uses,
+    /// bottom layer first.
     pub images: Vec<Vec<String>>,
-    /// Blobs reachable from the tagged images: manifests, configs, layers (and their
+    /// Blobs reachable from those images: manifests, configs, layers (and their
     /// compressed exports).
     pub blobs: HashSet<String>,
 }
 
 impl Inventory {
     /// Reads the rows, and the manifests and configs of every image tagged in the
-    /// index or listed in `index.json`.
+    /// index or listed in `index.json`, or used by a recorded container (tagged or not:
+    /// `kiln rmi -f` leaves it dangling for its containers, as docker does).
     pub fn load(store: &Store) -> Result<Self> {
         let index = store.index();
         let mut manifests: Vec<String> = index
@@ -43,6 +46,7 @@ impl Inventory {
             .map(|image| image.manifest_digest)
             .collect();
         manifests.extend(store.content().manifests()?.into_iter().map(|d| d.digest));
+        manifests.extend(store.container_manifests()?);
         manifests.sort();
         manifests.dedup();
         let mut inventory = Self {
@@ -135,7 +139,7 @@ impl Inventory {
         seen
     }
 
-    /// Snapshots in use by tagged images: the snapshots of their chain ids with all
+    /// Snapshots in use by images ([`Inventory::images`]): the snapshots of their chain ids with all
     /// ancestors, plus empty snapshots right on top of an image's top snapshot (a
     /// trailing step that changed nothing adds no chain id, yet it is the image's).
     pub fn in_use(&self, usable: &HashSet<String>) -> HashSet<&str> {

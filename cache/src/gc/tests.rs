@@ -190,6 +190,36 @@ fn dangling_records_go_and_image_snapshots_survive_all() {
 }
 
 #[test]
+fn an_untagged_image_a_container_uses_survives_until_the_container_goes() {
+    let f = Fixture::new();
+    let store = f.store();
+    let base = step(&store, None, "base", 10, 1);
+    let app = step(&store, Some(&base), "app", 20, 1);
+    tag(&store, &app, "app:1");
+    let image = store.image("app:1").unwrap();
+    let container = store.root().containers_dir().join("c1");
+    std::fs::create_dir_all(&container).unwrap();
+    store.record_container_image("c1", &image.row).unwrap();
+    store.untag_image(&image.row.name).unwrap();
+    assert!(store.index().images().unwrap().is_empty());
+    drop(store);
+
+    let report = f.prune(PruneOptions::default());
+    assert!(removed_keys(&report).is_empty(), "not dangling: in use");
+    assert!(f.snapshot_dir(&app).join("fs/app").exists());
+    let store = f.store();
+    let kept = store.image_by_manifest(&image.row.manifest_digest).unwrap();
+    assert_eq!(store.image_snapshot(&kept).unwrap(), Some(app.clone()));
+    drop(store);
+
+    std::fs::remove_dir_all(&container).unwrap();
+    let report = f.prune(PruneOptions::default());
+    assert_eq!(removed_keys(&report), ["app", "base"]);
+    assert!(!f.snapshot_dir(&app).exists());
+    assert!(!f.store().content().has_blob(&image.row.manifest_digest));
+}
+
+#[test]
 fn an_empty_last_step_of_an_image_is_not_dangling() {
     let f = Fixture::new();
     let store = f.store();

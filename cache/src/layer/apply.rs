@@ -10,7 +10,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
 use tar::{Entry, EntryType};
 
-use super::parents::Parents;
+use super::parents::{Blocked, Parents, open_plain};
 use super::whiteout::{EntryName, OVL_OPAQUE, OVL_PREFIX, WH_PREFIX, classify};
 use super::{LayerError, LayerStats, lossy};
 use crate::rootfs::RootDir;
@@ -32,10 +32,15 @@ const BUF: usize = 256 * 1024;
 ///   devices, fifos and `SCHILY.xattr.*` PAX records are restored; `trusted.overlay.*` xattrs
 ///   in the archive are ignored, so a layer cannot forge whiteouts or redirects.
 /// - A later entry replaces an earlier one of the same path; a directory over a directory merges.
-/// - Every write goes through [`crate::rootfs`]'s in-root, fd-relative operations: a leading `/`
-///   is stripped, symlinks planted by earlier entries resolve inside `dest`, hard-link targets
-///   are looked up inside `dest`. Entries or link targets with `..` components are refused with
-///   [`LayerError::UnsafePath`] (as Docker does) rather than rewritten.
+/// - Hostile paths are refused, never rewritten, and the apply stops at the first one (the caller
+///   aborts the snapshot): an absolute entry path or one with a `..` component
+///   ([`LayerError::UnsafePath`]); an entry below a symlink or a non-directory, whatever the
+///   symlink points at ([`LayerError::BadParent`]: a layer made from a filesystem diff never has
+///   one); a hard link whose target is absolute, has a `..`, passes through a symlink or is not
+///   an earlier entry ([`LayerError::HardLink`]). Symlink entries themselves may point anywhere
+///   (their target is data), and a later entry of the same path replaces a symlink.
+/// - As defence in depth, every write is fd-relative: parents are opened one plain directory at
+///   a time with `O_NOFOLLOW`, and the final component is never followed.
 /// - File contents are streamed, never held whole in memory.
 pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerError> {
     let root = RootDir::open(dest)?;
@@ -122,7 +127,7 @@ impl Applier<'_> {
         self.out.entries += 1;
         let raw = entry.path_bytes().into_owned();
         let display = lossy(&raw);
-        let comps = clean_path(&raw)?;
+        let comps = clean_path(&raw).map_err(|e| unsafe_path(&raw, e.entry_reason()))?;
         let meta = read_meta(entry, &display)?;
         let ctx = |op: &'static str| {
             let path = &display;
@@ -153,17 +158,16 @@ impl Applier<'_> {
                 "a whiteout name in the middle of the path",
             ));
         }
-        let slow;
         let dir = match self.parents.enter(parents) {
             Ok(dir) => dir,
-            // A symlink or a file on the way: resolve in-root from the root, as `mkdir -p`.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
-                let path = resolve::join(parents);
-                slow = resolve::mkdir_all(self.out.root.as_fd(), &path, 0o755, Some((0, 0)))
-                    .map_err(ctx("create parent directories of"))?;
-                slow.as_fd()
+            Err(Blocked::NotDir { depth, symlink }) => {
+                return Err(LayerError::BadParent {
+                    path: display,
+                    parent: lossy(&resolve::join(&parents[..=depth])),
+                    symlink,
+                });
             }
-            Err(e) => return Err(ctx("create parent directories of")(e)),
+            Err(Blocked::Io(e)) => return Err(ctx("create parent directories of")(e)),
         };
         let removed = self.out.write(entry, dir, name, &comps, &meta, &display)?;
         if removed {
@@ -252,28 +256,28 @@ impl Output<'_> {
                     target: lossy(&target),
                     reason,
                 };
-                let tcomps =
-                    clean_path(&target).map_err(|_| refused("points outside the archive root"))?;
+                let tcomps = clean_path(&target).map_err(|e| refused(e.link_reason()))?;
                 let Some((&tname, tparents)) = tcomps.split_last() else {
                     return Err(unsafe_path(&target, "a hard link to the root"));
                 };
                 if tcomps == comps {
                     return Ok(false);
                 }
-                // Targets are looked up inside the root only: a missing one may be a host path.
-                let missing = |op| {
-                    move |e: io::Error| match e.kind() {
-                        io::ErrorKind::NotFound => {
-                            refused("is not inside the archive root (or not before the link)")
-                        }
-                        _ => ctx(op)(e),
-                    }
-                };
-                let tdir = open_parent(self.root, tparents)
-                    .map_err(missing("find hard link target of"))?;
+                let absent = "is not inside the archive root (or not before the link)";
+                let tdir = open_plain(self.root, tparents).map_err(|e| match e {
+                    Blocked::NotDir { symlink: true, .. } => refused("passes through a symlink"),
+                    Blocked::NotDir { symlink: false, .. } => refused(absent),
+                    Blocked::Io(e) if e.kind() == io::ErrorKind::NotFound => refused(absent),
+                    Blocked::Io(e) => ctx("find hard link target of")(e),
+                })?;
                 let existing = ops::remove_existing(dir, name, false).map_err(ctx("replace"))?;
-                rustix::fs::linkat(&tdir, tname, dir, name, AtFlags::empty())
-                    .map_err(|e| missing("create hard link")(e.into()))?;
+                // Without `AT_SYMLINK_FOLLOW`: a symlink target is linked itself, not followed.
+                rustix::fs::linkat(&tdir, tname, dir, name, AtFlags::empty()).map_err(
+                    |e| match e {
+                        rustix::io::Errno::NOENT => refused(absent),
+                        e => ctx("create hard link")(e.into()),
+                    },
+                )?;
                 existing
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -409,25 +413,40 @@ fn apply_err(op: &'static str, rel: &[u8], name: &[u8], source: io::Error) -> La
     }
 }
 
-/// The directory `names` below the root, resolved in-root; paths longer than `PATH_MAX` are
-/// walked one plain name at a time (no symlink followed, so still inside the root).
-fn open_parent(root: &RootDir, names: &[&[u8]]) -> io::Result<OwnedFd> {
-    match resolve::open_dir(root.as_fd(), &resolve::join(names)) {
-        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {}
-        other => return other,
-    }
-    let mut dir = rustix::io::fcntl_dupfd_cloexec(root.as_fd(), 0)?;
-    for name in names {
-        dir = open_dir_at(dir.as_fd(), name)?;
-    }
-    Ok(dir)
+/// Why [`clean_path`] refused a path.
+#[derive(Debug, Clone, Copy)]
+enum Unclean {
+    Absolute,
+    DotDot,
 }
 
-/// Path components of an entry: leading `/`, `.` and empty components dropped, `..` refused.
-fn clean_path(raw: &[u8]) -> Result<Vec<&[u8]>, LayerError> {
+impl Unclean {
+    /// Why an entry with such a path is refused.
+    fn entry_reason(self) -> &'static str {
+        match self {
+            Unclean::Absolute => "an absolute path",
+            Unclean::DotDot => "a `..` component",
+        }
+    }
+
+    /// Why a hard link with such a target is refused.
+    fn link_reason(self) -> &'static str {
+        match self {
+            Unclean::Absolute => "is an absolute path",
+            Unclean::DotDot => "points outside the archive root",
+        }
+    }
+}
+
+/// Path components of an entry or hard-link target: `.` and empty components dropped, a
+/// leading `/` or a `..` refused.
+fn clean_path(raw: &[u8]) -> Result<Vec<&[u8]>, Unclean> {
+    if raw.starts_with(b"/") {
+        return Err(Unclean::Absolute);
+    }
     let comps = resolve::components(raw);
     if comps.contains(&&b".."[..]) {
-        return Err(unsafe_path(raw, "a `..` component"));
+        return Err(Unclean::DotDot);
     }
     Ok(comps)
 }

@@ -14,8 +14,9 @@
 //! the reader or writer in gzip/zstd and a digest), and no file content is ever held whole in
 //! memory.
 //!
-//! **Architecture Invariant:** [`apply_layer`] writes only through the fd-relative, in-root
-//! operations of [`crate::rootfs`]; no entry of a hostile archive can write outside `dest`.
+//! **Architecture Invariant:** [`apply_layer`] refuses every entry that would write outside
+//! `dest` or through a symlink (absolute paths, `..`, symlinks on the way, hard links to
+//! outside), and still writes only fd-relative, never following a symlink, in case one slips by.
 
 mod apply;
 mod compress;
@@ -58,7 +59,10 @@ impl LayerError {
     /// kiln or the machine (a full disk).
     pub fn is_bad_archive(&self) -> bool {
         match self {
-            Self::UnsafePath { .. } | Self::Unsupported { .. } | Self::HardLink { .. } => true,
+            Self::UnsafePath { .. }
+            | Self::BadParent { .. }
+            | Self::Unsupported { .. }
+            | Self::HardLink { .. } => true,
             Self::ReadStream { source } | Self::Apply { source, .. } => !matches!(
                 source.kind(),
                 io::ErrorKind::StorageFull
@@ -112,8 +116,8 @@ pub enum LayerError {
         #[source]
         source: io::Error,
     },
-    /// An entry path or hard-link target is unsafe or invalid (`..` components, whiteouts in
-    /// the middle of a path, …). Layers holding such entries are refused, not rewritten.
+    /// An entry path or hard-link target is unsafe or invalid (absolute, `..` components,
+    /// whiteouts in the middle of a path, …). Layers holding such entries are refused, not rewritten.
     #[error("Refusing layer entry `{path}`: {reason}")]
     UnsafePath {
         /// The entry path (or link target) as written in the archive.
@@ -121,9 +125,20 @@ pub enum LayerError {
         /// Why it was refused.
         reason: &'static str,
     },
-    /// A hard link whose target is outside the archive root: through `..`, or not found
-    /// inside it (targets are only ever looked up inside, so a link to a host file is
-    /// "not found").
+    /// An entry below a symlink or a non-directory. A layer made from a filesystem diff never
+    /// has one, and writing through a symlink could leave the root, so none is followed.
+    #[error("Refusing layer entry `{path}`: its parent `{parent}` is {}", if *symlink { "a symlink (layers never write through symlinks)" } else { "not a directory" })]
+    BadParent {
+        /// The entry path as written in the archive.
+        path: String,
+        /// The part of it that is not a directory.
+        parent: String,
+        /// Whether that part is a symlink (else another kind of file).
+        symlink: bool,
+    },
+    /// A hard link whose target is outside the archive root: absolute, through `..` or a
+    /// symlink, or not found inside it (targets are only ever looked up inside, so a link to
+    /// a host file is "not found").
     #[error("Refusing hard link `{path}`: its target `{target}` {reason}")]
     HardLink {
         /// The link's path as written in the archive.

@@ -1,16 +1,37 @@
 //! [`Parents`]: the open directories from the root down to the parent of the last entry
 //! applied, so that entries resolve from where the previous one was, never from the root
-//! through a path that may be longer than `PATH_MAX`.
+//! through a path that may be longer than `PATH_MAX`; and [`open_plain`], the same descent
+//! without creating anything, for hard-link targets.
+//!
+//! Both only ever step into plain directories opened by name with `O_NOFOLLOW`: a symlink or a
+//! file on the way stops them with [`Blocked::NotDir`], so nothing is written or linked through
+//! a symlink, wherever it points.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::Mode;
+use rustix::fs::{AtFlags, FileType, Mode};
 use rustix::io::Errno;
 
 use crate::rootfs::RootDir;
 use crate::rootfs::resolve;
 use crate::tree::{DirStack, open_dir_at};
+
+/// Why a descent stopped.
+#[derive(Debug)]
+pub(super) enum Blocked {
+    /// The first `depth + 1` names lead to something that is not a plain directory: a symlink
+    /// (`symlink`) or another kind of file.
+    NotDir { depth: usize, symlink: bool },
+    /// Opening or creating a directory failed (`ENOENT` for a name [`open_plain`] did not find).
+    Io(io::Error),
+}
+
+impl From<io::Error> for Blocked {
+    fn from(e: io::Error) -> Self {
+        Blocked::Io(e)
+    }
+}
 
 /// Where the applier is in the tree being written.
 ///
@@ -41,9 +62,8 @@ impl Parents {
     }
 
     /// The directory `names` below the root, created (mode 0755, owner 0:0) where missing, as
-    /// `mkdir -p` does. Fails with `ELOOP` or `ENOTDIR` at a name that is not a plain directory
-    /// (a symlink to resolve in-root, or a file); the caller then resolves the path the slow way.
-    pub(super) fn enter(&mut self, names: &[&[u8]]) -> io::Result<BorrowedFd<'_>> {
+    /// `mkdir -p` does, but never through a symlink.
+    pub(super) fn enter(&mut self, names: &[&[u8]]) -> Result<BorrowedFd<'_>, Blocked> {
         let common = self
             .names
             .iter()
@@ -52,8 +72,8 @@ impl Parents {
             .count();
         self.dirs.truncate(common)?;
         self.names.truncate(common);
-        for &name in &names[common..] {
-            let fd = open_or_create(self.dirs.current(), name)?;
+        for (depth, &name) in names.iter().enumerate().skip(common) {
+            let fd = step(self.dirs.current(), name, depth, true)?;
             self.dirs.push(fd)?;
             self.names.push(name.to_vec());
         }
@@ -61,17 +81,33 @@ impl Parents {
     }
 }
 
-/// The plain directory `name` of `dir`, created when missing.
-fn open_or_create(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<OwnedFd> {
+/// The existing directory `names` below `root`, reached one plain directory at a time.
+pub(super) fn open_plain(root: &RootDir, names: &[&[u8]]) -> Result<OwnedFd, Blocked> {
+    let mut dir = rustix::io::fcntl_dupfd_cloexec(root.as_fd(), 0).map_err(io::Error::from)?;
+    for (depth, &name) in names.iter().enumerate() {
+        dir = step(dir.as_fd(), name, depth, false)?;
+    }
+    Ok(dir)
+}
+
+/// The plain directory `name` (at `depth`) of `dir`, created when missing if `create`.
+fn step(dir: BorrowedFd<'_>, name: &[u8], depth: usize, create: bool) -> Result<OwnedFd, Blocked> {
     match open_dir_at(dir, name) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-        other => return other,
+        Err(e) if create && e.raw_os_error() == Some(libc::ENOENT) => {}
+        // `O_NOFOLLOW | O_DIRECTORY` gives `ENOTDIR` for a symlink as for a file.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+            let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(io::Error::from)?;
+            let symlink = FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
+            return Err(Blocked::NotDir { depth, symlink });
+        }
+        other => return Ok(other?),
     }
     match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
         Ok(()) => resolve::set_owner_mode(dir, name, 0o755, Some((0, 0)))?,
         // Created concurrently: use it as it is.
         Err(Errno::EXIST) => {}
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(io::Error::from(e).into()),
     }
-    open_dir_at(dir, name)
+    Ok(open_dir_at(dir, name)?)
 }

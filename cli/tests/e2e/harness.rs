@@ -271,6 +271,19 @@ impl Kiln {
             .count()
     }
 
+    /// Rows of `table` in the cache index (read-only, beside any running kiln).
+    pub fn index_rows(&self, table: &str) -> usize {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let db = rusqlite::Connection::open_with_flags(self.root.path().join("index-v1.db"), flags)
+            .expect("open the index");
+        let count: i64 = db
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .expect("count rows");
+        usize::try_from(count).expect("a row count")
+    }
+
     /// `kiln build -t TAG DIR`.
     pub fn build(&self, tag: &str, dir: &Path) -> Run {
         self.cmd(&[

@@ -155,3 +155,50 @@ fn rmi_refuses_an_image_a_container_uses_unless_forced() {
     kiln.cmd(&["rmi", "-f", "busybox:local"]).ok();
     assert_eq!(kiln.cmd(&["inspect", "busybox:local"]).code, 1);
 }
+
+#[test]
+fn rmi_force_of_an_image_a_container_uses_keeps_it_through_prune() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "app",
+        &[("Dockerfile", "FROM busybox:local\nRUN echo kept > /f\n")],
+    );
+    kiln.build("app:1", &dir).ok();
+    let id = kiln.image_id("app:1");
+    // A container kept after it exits (no `--rm`) stays recorded.
+    let run = kiln.cmd(&["run", "app:1", "cat", "/f"]).ok();
+    assert_eq!(run.stdout, "kept\n");
+    let containers = kiln.root.path().join("containers-v1");
+    let container = std::fs::read_dir(&containers)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // As docker: forced, the image loses its tag but stays, dangling, for its container.
+    let run = kiln.cmd(&["rmi", "-f", "app:1"]).ok();
+    assert_eq!(run.stdout, "Untagged: app:1\n");
+    assert_eq!(kiln.cmd(&["inspect", "app:1"]).code, 1);
+    let snapshots = kiln.snapshot_dirs();
+    kiln.cmd(&["cache", "prune"]).ok();
+    assert_eq!(
+        kiln.snapshot_dirs(),
+        snapshots,
+        "prune kept the container's image"
+    );
+    let blobs = kiln.content_dir().join("blobs/sha256");
+    assert!(
+        std::fs::read_dir(&blobs)
+            .unwrap()
+            .any(|b| { b.unwrap().file_name().to_string_lossy().starts_with(&id) })
+    );
+    // Its steps are still cached: the same build gives the same image without running.
+    let again = kiln.build("app:2", &dir).ok();
+    assert_eq!(again.status_of("[2/2]"), "CACHED", "{}", again.stderr);
+    assert_eq!(kiln.image_id("app:2"), id);
+    kiln.cmd(&["rmi", "-f", "app:2"]).ok();
+    // Once the container is gone, prune reclaims what only it needed.
+    std::fs::remove_dir_all(container).unwrap();
+    kiln.cmd(&["cache", "prune"]).ok();
+    assert_eq!(kiln.snapshot_dirs(), snapshots - 1, "busybox only");
+}

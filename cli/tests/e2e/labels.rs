@@ -3,6 +3,7 @@
 //! message echoes control characters from its input.
 
 use crate::harness::{Kiln, Run};
+use crate::hostile::Targets;
 
 /// A tar of raw entries (path bytes as given, no validation) and its end marker.
 fn raw_tar(entries: &[(&[u8], tar::EntryType, &[u8])]) -> Vec<u8> {
@@ -94,8 +95,27 @@ fn error_labels_hard_link_outside_says_so() {
     );
     assert_user_error(
         &run,
-        "Refusing hard link `b`: its target `/etc/passwd` is not inside the archive root",
+        "Refusing hard link `b`: its target `/etc/passwd` is an absolute path",
     );
+}
+
+#[test]
+fn import_refuses_layers_that_write_outside_the_root() {
+    let kiln = Kiln::empty();
+    let targets = Targets::new(kiln.work.path());
+    for layer in targets.layers() {
+        let run = import(&kiln, &layer.tar);
+        assert_user_error(&run, &layer.message);
+        targets.assert_untouched(layer.name);
+        assert_eq!(kiln.snapshot_dirs(), 0, "{} left a snapshot", layer.name);
+        assert_eq!(kiln.index_rows("snapshots"), 0, "{} left a row", layer.name);
+    }
+    assert!(!kiln.cmd(&["images"]).ok().stdout.contains("hostile"));
+    // The store is still usable.
+    kiln.cmd(&["cache", "prune"]).ok();
+    let good = crate::hostile::tar_of(&[crate::hostile::Entry::File("a", b"good")]);
+    import(&kiln, &good).ok();
+    assert!(kiln.cmd(&["images"]).ok().stdout.contains("hostile"));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod errors;
 mod full_disk;
 mod harness;
 mod holes;
+mod hostile;
 mod image;
 mod image_commands;
 mod labels;

@@ -7,6 +7,7 @@ mod server;
 mod unpack;
 
 use crate::harness::Kiln;
+use crate::hostile::{Entry, Targets, tar_of};
 use server::{Hostile, LocalRegistry, hostile_registry};
 
 /// A registry holding busybox (from a kiln store) as `target`.
@@ -83,19 +84,18 @@ fn docker_io_mirror_config(kiln: &Kiln, registry: &LocalRegistry) -> String {
 
 /// A layer (a plain tar of one file) and a config naming it.
 fn layer_and_config() -> (Vec<u8>, Vec<u8>) {
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(5);
-    header.set_mode(0o644);
-    header.set_cksum();
-    tar.append_data(&mut header, "hello", &b"hello"[..])
-        .unwrap();
-    let layer = tar.into_inner().unwrap();
-    let config = format!(
+    let layer = tar_of(&[Entry::File("hello", b"hello")]);
+    let config = config_of(&layer);
+    (layer, config)
+}
+
+/// A config whose one layer is `layer`.
+fn config_of(layer: &[u8]) -> Vec<u8> {
+    format!(
         r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
-        kiln_cache::sha256_digest(&layer)
-    );
-    (layer, config.into_bytes())
+        kiln_cache::sha256_digest(layer)
+    )
+    .into_bytes()
 }
 
 /// Pulls from a hostile registry: the error must name `expected`, and the store must
@@ -131,6 +131,39 @@ fn truncated_blob_is_refused() {
 #[test]
 fn manifest_claiming_a_10_gb_layer_is_refused() {
     refused(Hostile::Huge, "10000000000");
+}
+
+#[test]
+fn pulled_layers_that_write_outside_the_root_are_refused() {
+    let kiln = Kiln::empty();
+    let targets = Targets::new(kiln.work.path());
+    for layer in targets.layers() {
+        let name = layer.name;
+        let config = config_of(&layer.tar);
+        let host = hostile_registry(Hostile::Faithful, layer.tar, config);
+        let run = kiln.cmd(&["pull", &format!("{host}/hostile/app:1")]);
+        assert_eq!(run.code, 1, "{name}: {run:?}");
+        assert!(
+            run.stderr.contains(&layer.message),
+            "{name}: {}",
+            run.stderr
+        );
+        targets.assert_untouched(name);
+        assert_eq!(kiln.snapshot_dirs(), 0, "{name} left a snapshot");
+        assert_eq!(kiln.index_rows("snapshots"), 0, "{name} left a row");
+        assert_eq!(kiln.index_rows("images"), 0, "{name} was tagged");
+        let tmp = kiln.root.path().join("tmp-v1");
+        assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+    }
+    // The refused images' blobs are reclaimed, and a good image still pulls and unpacks.
+    kiln.cmd(&["cache", "prune"]).ok();
+    let blobs = kiln.content_dir().join("blobs/sha256");
+    assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 0);
+    let (layer, config) = layer_and_config();
+    let host = hostile_registry(Hostile::Faithful, layer, config);
+    kiln.cmd(&["pull", &format!("{host}/hostile/app:1")]).ok();
+    assert_eq!(kiln.snapshot_dirs(), 1, "unpacked by the pull");
+    assert!(kiln.cmd(&["images"]).ok().stdout.contains("hostile/app"));
 }
 
 /// Builds `FROM base` plus a RUN on the loopback registry's copy of busybox.

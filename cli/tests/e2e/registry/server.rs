@@ -222,6 +222,8 @@ fn get(host: &str, path: &str) -> Option<String> {
 /// How the hostile registry serves its one layer.
 #[derive(Clone, Copy)]
 pub enum Hostile {
+    /// As it is, with its true digest and size (for layers whose content is hostile).
+    Faithful,
     /// The right size, other bytes.
     WrongDigest,
     /// Announces the full length, sends half, closes.
@@ -301,6 +303,7 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
                 ("application/octet-stream", config.clone(), config.len())
             } else if path == layer_path {
                 match mode {
+                    Hostile::Faithful => ("application/octet-stream", layer.clone(), layer.len()),
                     Hostile::WrongDigest => (
                         "application/octet-stream",
                         vec![b'x'; layer.len()],
