@@ -46,7 +46,7 @@ pub enum RegistryError {
         reason: String,
     },
     /// The registry (or the connection to it) failed.
-    #[error("{host}: {what}")]
+    #[error("{host}: {what}{}", stalled(source))]
     Remote {
         host: String,
         what: String,
@@ -94,7 +94,10 @@ pub enum RegistryError {
         free: u64,
     },
     /// The blob stream broke off.
-    #[error("{host}: blob {digest} broke off after {done} of {expected} bytes")]
+    #[error(
+        "{host}: blob {digest} broke off after {done} of {expected} bytes{}",
+        stalled(source)
+    )]
     Stream {
         host: String,
         digest: String,
@@ -106,6 +109,44 @@ pub enum RegistryError {
     /// The content store or the index failed.
     #[error(transparent)]
     Store(#[from] crate::error::CacheError),
+}
+
+/// What to add to a message when `error` comes from a registry that stopped sending for
+/// longer than the idle timeout: the cause, said plainly.
+fn stalled(error: &(dyn std::error::Error + 'static)) -> &'static str {
+    if timed_out(error) {
+        ": the registry stopped answering (timed out; `idle_timeout` in kiln's config file sets the limit)"
+    } else {
+        ""
+    }
+}
+
+/// Whether `error` or anything under it is a timeout. reqwest's and oci-client's errors
+/// hide the error they wrap from `source()` (transparent and io wrappers), so those are
+/// looked into here.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    use oci_client::errors::OciDistributionError as Oci;
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(http) = error.downcast_ref::<reqwest::Error>()
+            && http.is_timeout()
+        {
+            return true;
+        }
+        if let Some(Oci::RequestError(http)) = error.downcast_ref::<Oci>()
+            && http.is_timeout()
+        {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::TimedOut
+                || io.get_ref().is_some_and(|inner| timed_out(inner)))
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Result alias for the registry client.

@@ -4,6 +4,7 @@
 //! bytes whose digest is reported.
 
 use super::error::{RegistryError, Result};
+use super::hosts::Role;
 use super::pusher::Destination;
 use super::resolver::DOCKER_MANIFEST;
 use super::{PushProgress, Registries};
@@ -141,13 +142,15 @@ impl Registries {
             target.repository.clone(),
             target.tag.clone().unwrap_or_else(|| "latest".into()),
         );
-        let (chunked, monolithic) = (
-            self.client_for(host, false).await?,
-            self.client_for(host, true).await?,
+        let (requests, chunked, monolithic) = (
+            self.client(host).await?,
+            self.client_for(host, Role::ChunkedUpload).await?,
+            self.client_for(host, Role::WholeUpload).await?,
         );
         let destination = Destination {
             host,
             remote: &remote,
+            requests: &requests,
             chunked: &chunked,
             monolithic: &monolithic,
         };
@@ -171,7 +174,7 @@ impl Registries {
             .await?;
         index.insert_blob_source(&config.digest, host, &target.repository)?;
         let content_type = http::HeaderValue::from_static(upload.media_type);
-        chunked
+        requests
             .push_manifest_raw(&remote, upload.bytes.clone(), content_type)
             .await
             .map_err(|source| RegistryError::Remote {

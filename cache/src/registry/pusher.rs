@@ -23,11 +23,12 @@ pub enum Uploaded {
     Pushed,
 }
 
-/// Where blobs go: a repository on a host, with a client that uploads in chunks and
-/// one that uploads whole blobs.
+/// Where blobs go: a repository on a host, with a client for checks and mounts, one
+/// that uploads in chunks and one that uploads whole blobs.
 pub struct Destination<'a> {
     pub host: &'a str,
     pub remote: &'a oci_client::Reference,
+    pub requests: &'a oci_client::Client,
     pub chunked: &'a oci_client::Client,
     pub monolithic: &'a oci_client::Client,
 }
@@ -48,7 +49,7 @@ impl Destination<'_> {
     ) -> Result<Uploaded> {
         let digest = blob.digest.as_str();
         if self
-            .chunked
+            .requests
             .blob_exists(self.remote, digest)
             .await
             .map_err(self.remote_error(format!("checking blob {digest}")))?
@@ -67,7 +68,7 @@ impl Destination<'_> {
             // A registry that cannot mount starts a plain upload instead (202), which
             // oci-client reports as an error: try the next source, then upload.
             if self
-                .chunked
+                .requests
                 .mount_blob(self.remote, &source, digest)
                 .await
                 .is_ok()

@@ -217,6 +217,11 @@ pub enum Hostile {
     Truncated,
     /// The manifest claims a 10 GB layer.
     Huge,
+    /// Sends the layer's headers and half its bytes, then nothing, keeping the socket
+    /// open.
+    StallBlob,
+    /// Reads the manifest request and never answers, keeping the socket open.
+    StallManifest,
 }
 
 /// One OCI image manifest over `config` and one plain layer of `layer_size` bytes.
@@ -274,11 +279,18 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
     );
     let layer_path = format!("/v2/hostile/app/blobs/{layer_digest}");
     std::thread::spawn(move || {
+        // Stalled connections, kept open until the test process ends.
+        let mut held = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let (path, _) = read_request(&stream);
             let (kind, body, announced): (&str, Vec<u8>, usize) = if path == "/v2/" {
                 ("application/json", b"{}".to_vec(), 2)
+            } else if path == "/v2/hostile/app/manifests/1"
+                && matches!(mode, Hostile::StallManifest)
+            {
+                held.push(stream);
+                continue;
             } else if path == "/v2/hostile/app/manifests/1" {
                 let n = manifest.len();
                 (
@@ -295,11 +307,17 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
                         vec![b'x'; layer.len()],
                         layer.len(),
                     ),
-                    Hostile::Truncated | Hostile::Huge => (
+                    Hostile::Truncated | Hostile::Huge | Hostile::StallManifest => (
                         "application/octet-stream",
                         layer[..layer.len() / 2].to_vec(),
                         layer.len(),
                     ),
+                    Hostile::StallBlob => {
+                        let half = &layer[..layer.len() / 2];
+                        respond(&mut stream, "200 OK", "", half, layer.len());
+                        held.push(stream);
+                        continue;
+                    }
                 }
             } else {
                 respond(&mut stream, "404 Not Found", "", b"", 0);
