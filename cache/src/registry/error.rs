@@ -106,6 +106,38 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+    /// A request kiln makes without oci-client (the login check) failed.
+    #[error("{host}: {what}{}", stalled(source))]
+    Http {
+        host: String,
+        what: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The registry refused the credentials `kiln login` was given.
+    #[error("login failed for `{user}` on {host}: unauthorized (HTTP {status})")]
+    LoginRefused {
+        host: String,
+        user: String,
+        status: u16,
+    },
+    /// The registry answered the login check with neither a yes nor a no.
+    #[error("login failed on {host}: {url} answered HTTP {status}")]
+    LoginUnexpected {
+        host: String,
+        url: String,
+        status: u16,
+    },
+    /// docker's `config.json` holds credentials of a kind kiln cannot use yet.
+    #[error(
+        "docker config `{}`: the credentials for {host} are an {kind} (an OAuth2 refresh token), which kiln does not support yet; `kiln login {host}` with a password replaces them",
+        path.display()
+    )]
+    UnsupportedCredentials {
+        path: PathBuf,
+        host: String,
+        kind: String,
+    },
     /// The content store or the index failed.
     #[error(transparent)]
     Store(#[from] crate::error::CacheError),

@@ -113,6 +113,33 @@ pub fn client(host: &str, config: &HostConfig, role: Role) -> Result<oci_client:
     })
 }
 
+/// A plain HTTP client for `host` with the same scheme, trust and idle timeout as its
+/// registry clients, and the base URL (`scheme://host`) of its API.
+pub fn http_client(host: &str, config: &HostConfig) -> Result<(reqwest::Client, String)> {
+    let connection = Connection::of(host, config)?;
+    let setup_error = |source| RegistryError::Http {
+        host: host.to_string(),
+        what: "setting up the connection".into(),
+        source,
+    };
+    let roots = connection
+        .roots
+        .iter()
+        .map(|pem| reqwest::Certificate::from_pem(pem))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setup_error)?;
+    let mut builder = reqwest::Client::builder()
+        .danger_accept_invalid_certs(connection.insecure)
+        .tls_certs_merge(roots);
+    if let Some(idle) = connection.idle {
+        builder = builder.read_timeout(idle).connect_timeout(idle);
+    }
+    let client = builder.build().map_err(setup_error)?;
+    let scheme = if connection.http { "http" } else { "https" };
+    let base = format!("{scheme}://{}", auth_key(host));
+    Ok((client, base))
+}
+
 /// The CA files for `host`: the config's, then docker's `certs.d` ones.
 fn ca_files(host: &str, config: &HostConfig) -> Vec<PathBuf> {
     let mut files = config.ca.clone();

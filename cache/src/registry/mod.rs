@@ -3,13 +3,15 @@
 //! (`auth.rs`, docker's `config.json`), resolving a
 //! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
 //! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`); uploading
-//! blobs (`pusher.rs`) and pushing a whole image (`push.rs`).
+//! blobs (`pusher.rs`) and pushing a whole image (`push.rs`); checking credentials
+//! for `kiln login` (`login.rs`).
 
 mod auth;
 mod config;
 mod error;
 mod fetcher;
 mod hosts;
+mod login;
 mod platform;
 mod pull;
 mod push;
