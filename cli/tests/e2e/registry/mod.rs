@@ -2,6 +2,7 @@
 //! from kiln's own content store (an OCI layout), and a hostile one.
 
 mod auth;
+mod chunkless;
 mod push;
 mod server;
 
