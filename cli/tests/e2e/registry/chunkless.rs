@@ -1,8 +1,10 @@
 //! A registry on 127.0.0.1, kept in memory, that breaks the chunked upload protocol as
 //! some registries and proxies do: a blob goes up only as one `PUT` with its bytes.
-//! What was pushed can be pulled back.
+//! What was pushed can be pulled back. It can also hold back its answers to blob
+//! `HEAD`s until it has several at once, which only a client that uploads blobs at
+//! the same time gets past.
 
-use super::server::{read_request, respond};
+use super::server::{Request, read_request, respond};
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 
@@ -24,23 +26,39 @@ struct Held {
     uploads: usize,
 }
 
-/// Starts one; returns its host. The thread serves until the test process ends.
-pub fn chunkless_registry(patch: PatchAnswer) -> String {
+/// Starts one that answers no blob `HEAD` before it holds `heads_together` of them
+/// for different blobs (0 or 1: no waiting); returns its host. The thread serves until
+/// the test process ends.
+pub fn chunkless_registry(patch: PatchAnswer, heads_together: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
         let mut held = Held::default();
+        let mut waiting: Vec<(TcpStream, Request)> = Vec::new();
+        let mut gate_open = heads_together <= 1;
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            held.serve(&mut stream, patch);
+            let request = read_request(&stream);
+            if !gate_open && request.method == "HEAD" && request.target.contains("/blobs/") {
+                if !waiting.iter().any(|(_, r)| r.target == request.target) {
+                    waiting.push((stream, request));
+                }
+                gate_open = waiting.len() >= heads_together;
+                if gate_open {
+                    for (mut stream, request) in waiting.drain(..) {
+                        held.serve(&mut stream, request, patch);
+                    }
+                }
+                continue;
+            }
+            held.serve(&mut stream, request, patch);
         }
     });
     host
 }
 
 impl Held {
-    fn serve(&mut self, stream: &mut TcpStream, patch: PatchAnswer) {
-        let request = read_request(stream);
+    fn serve(&mut self, stream: &mut TcpStream, request: Request, patch: PatchAnswer) {
         let (path, query) = request
             .target
             .split_once('?')

@@ -134,7 +134,7 @@ fn pushing_to_another_repository_mounts_instead_of_uploading() {
 #[test]
 fn a_registry_that_breaks_chunked_uploads_gets_whole_blobs() {
     for patch in [PatchAnswer::Refused, PatchAnswer::WrongStatus] {
-        let host = chunkless_registry(patch);
+        let host = chunkless_registry(patch, 0);
         let kiln = Kiln::new();
         let name = format!("{host}/app/whole:1");
         kiln.build(&name, std::path::Path::new(&context(&kiln)))
@@ -273,4 +273,33 @@ fn zstd_and_uncompressed_pushes_say_so_and_pull_back_the_same() {
             "{compression}"
         );
     }
+}
+
+#[test]
+fn push_uploads_blobs_at_the_same_time() {
+    // The registry answers no blob HEAD until it has two at once: a push that sends
+    // blobs one after the other waits on the first and times out.
+    let host = chunkless_registry(PatchAnswer::Refused, 2);
+    let kiln = Kiln::new();
+    let config = kiln.work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[registry.\"{host}\"]\nidle_timeout = 5\n"),
+    )
+    .unwrap();
+    let name = format!("{host}/app/together:1");
+    kiln.build(&name, std::path::Path::new(&context(&kiln)))
+        .ok();
+    let pushed = kiln
+        .cmd_env(
+            &["push", &name],
+            &[("KILN_CONFIG", &config.display().to_string())],
+        )
+        .ok();
+    assert_eq!(
+        layers_that(&pushed.stderr, ": Pushed"),
+        2,
+        "{}",
+        pushed.stderr
+    );
 }
