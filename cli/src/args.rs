@@ -296,7 +296,13 @@ pub struct PushArgs {
     /// The local image, `[registry/]name[:tag]`; it goes to the registry it names
     pub image: String,
     /// Manifest media types: OCI's (true) or Docker's (false); default: the image's own
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
     pub oci_mediatypes: Option<bool>,
     #[command(flatten)]
     pub compression: CompressionArgs,

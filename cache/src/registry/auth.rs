@@ -17,6 +17,8 @@ use std::process::{Command, Stdio};
 
 /// docker.io's key in `config.json` and in credential helpers.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+/// The user name a credential helper gives with an identity token as the secret.
+const IDENTITY_TOKEN_USER: &str = "<token>";
 /// What a credential helper says when it has nothing for a server.
 const HELPER_NOT_FOUND: &str = "credentials not found in native keychain";
 
@@ -83,7 +85,7 @@ fn server_key(server: &str) -> &str {
 }
 
 /// `https://host/v1/` → `host`, as docker matches `auths` keys and login servers.
-fn hostname(key: &str) -> &str {
+pub(super) fn hostname(key: &str) -> &str {
     let bare = key.split_once("://").map_or(key, |(_, rest)| rest);
     bare.split('/').next().unwrap_or(bare)
 }
@@ -127,6 +129,13 @@ impl DockerConfig {
                     let found: HelperCredentials = serde_json::from_slice(&out).map_err(|e| {
                         helper_error(helper, "get", format!("unreadable answer: {e}"))
                     })?;
+                    // docker's convention for an identity token kept by a helper.
+                    if found.username == IDENTITY_TOKEN_USER {
+                        return Err(self.unsupported(
+                            host,
+                            format!("identity token from `docker-credential-{helper}`"),
+                        ));
+                    }
                     Ok(RegistryAuth::Basic(found.username, found.secret))
                 }
             };
@@ -140,8 +149,20 @@ impl DockerConfig {
                 .map(|(_, entry)| entry)
         });
         match entry {
+            Some(entry) if entry.other.get("identitytoken").is_some_and(|t| t != "") => {
+                Err(self.unsupported(host, "`identitytoken`".into()))
+            }
             Some(entry) if !entry.auth.is_empty() => self.decode(host, &entry.auth),
             _ => Ok(RegistryAuth::Anonymous),
+        }
+    }
+
+    /// Credentials kiln cannot use yet: said, never skipped for anonymous access.
+    fn unsupported(&self, host: &str, kind: String) -> RegistryError {
+        RegistryError::UnsupportedCredentials {
+            path: self.path.clone(),
+            host: host.to_string(),
+            kind,
         }
     }
 
@@ -310,6 +331,19 @@ mod tests {
                 .unwrap(),
             RegistryAuth::Anonymous
         );
+    }
+
+    #[test]
+    fn an_identity_token_is_refused_by_name() {
+        let (_dir, config) = config_with(
+            r#"{"auths":{"reg.example":{"auth":"dXNlcjo=","identitytoken":"refresh-me"}}}"#,
+        );
+        let message = config.auth("reg.example").unwrap_err().to_string();
+        assert!(
+            message.contains("`identitytoken`") && message.contains("not support"),
+            "{message}"
+        );
+        assert!(!message.contains("refresh-me"), "{message}");
     }
 
     #[test]

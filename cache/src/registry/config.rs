@@ -8,6 +8,7 @@
 //! http = true                    # plain HTTP
 //! insecure = true                # HTTPS without certificate verification
 //! ca = ["/etc/kiln/internal-ca.pem"]
+//! idle_timeout = 120             # seconds without a byte before giving up (0: never)
 //! ```
 //!
 //! The file is `$KILN_CONFIG`, else `~/.config/kiln/config.toml`, else
@@ -17,6 +18,7 @@ use super::error::{RegistryError, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The settings of one registry host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -34,6 +36,25 @@ pub struct HostConfig {
     /// Extra CA certificates (PEM files) this host's certificate may chain to.
     #[serde(default)]
     pub ca: Vec<PathBuf>,
+    /// Seconds a request may wait for the next byte (connecting, the answer, each read
+    /// of a body) before it fails; `None`: [`DEFAULT_IDLE_TIMEOUT`], 0: no limit.
+    #[serde(default)]
+    pub idle_timeout: Option<u64>,
+}
+
+/// Seconds without a byte from a registry before a request gives up, unless the host's
+/// `idle_timeout` says otherwise. An idle limit, not a total one: long downloads that
+/// keep moving never hit it.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 30;
+
+impl HostConfig {
+    /// How long a request may wait for the next byte (`None`: for ever).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        match self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT) {
+            0 => None,
+            seconds => Some(Duration::from_secs(seconds)),
+        }
+    }
 }
 
 /// Registry settings: per host, keyed by `host[:port]` as references name it.
@@ -115,6 +136,23 @@ mod tests {
         assert!(host.insecure && !host.http);
         assert_eq!(host.ca, [PathBuf::from("/etc/ca.pem")]);
         assert_eq!(config.host("quay.io"), HostConfig::default());
+    }
+
+    #[test]
+    fn idle_timeout_defaults_to_30_seconds_and_0_disables_it() {
+        let config = RegistryConfig::parse(
+            "[registry.\"slow\"]\nidle_timeout = 120\n[registry.\"patient\"]\nidle_timeout = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.host("slow").idle_timeout(),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(config.host("patient").idle_timeout(), None);
+        assert_eq!(
+            config.host("other").idle_timeout(),
+            Some(Duration::from_secs(DEFAULT_IDLE_TIMEOUT))
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub enum RegistryError {
         reason: String,
     },
     /// The registry (or the connection to it) failed.
-    #[error("{host}: {what}")]
+    #[error("{host}: {what}{}", stalled(source))]
     Remote {
         host: String,
         what: String,
@@ -94,7 +94,10 @@ pub enum RegistryError {
         free: u64,
     },
     /// The blob stream broke off.
-    #[error("{host}: blob {digest} broke off after {done} of {expected} bytes")]
+    #[error(
+        "{host}: blob {digest} broke off after {done} of {expected} bytes{}",
+        stalled(source)
+    )]
     Stream {
         host: String,
         digest: String,
@@ -106,9 +109,79 @@ pub enum RegistryError {
     /// The blob's bytes were no longer wanted (unpacking them failed first).
     #[error("download of blob {digest} abandoned")]
     Abandoned { digest: String },
+    /// A request kiln makes without oci-client (the login check) failed.
+    #[error("{host}: {what}{}", stalled(source))]
+    Http {
+        host: String,
+        what: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The registry refused the credentials `kiln login` was given.
+    #[error("login failed for `{user}` on {host}: unauthorized (HTTP {status})")]
+    LoginRefused {
+        host: String,
+        user: String,
+        status: u16,
+    },
+    /// The registry answered the login check with neither a yes nor a no.
+    #[error("login failed on {host}: {url} answered HTTP {status}")]
+    LoginUnexpected {
+        host: String,
+        url: String,
+        status: u16,
+    },
+    /// docker's `config.json` holds credentials of a kind kiln cannot use yet.
+    #[error(
+        "docker config `{}`: the credentials for {host} are an {kind} (an OAuth2 refresh token), which kiln does not support yet; `kiln login {host}` with a password replaces them",
+        path.display()
+    )]
+    UnsupportedCredentials {
+        path: PathBuf,
+        host: String,
+        kind: String,
+    },
     /// The content store or the index failed.
     #[error(transparent)]
     Store(#[from] crate::error::CacheError),
+}
+
+/// What to add to a message when `error` comes from a registry that stopped sending for
+/// longer than the idle timeout: the cause, said plainly.
+fn stalled(error: &(dyn std::error::Error + 'static)) -> &'static str {
+    if timed_out(error) {
+        ": the registry stopped answering (timed out; `idle_timeout` in kiln's config file sets the limit)"
+    } else {
+        ""
+    }
+}
+
+/// Whether `error` or anything under it is a timeout. reqwest's and oci-client's errors
+/// hide the error they wrap from `source()` (transparent and io wrappers), so those are
+/// looked into here.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    use oci_client::errors::OciDistributionError as Oci;
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(http) = error.downcast_ref::<reqwest::Error>()
+            && http.is_timeout()
+        {
+            return true;
+        }
+        if let Some(Oci::RequestError(http)) = error.downcast_ref::<Oci>()
+            && http.is_timeout()
+        {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::TimedOut
+                || io.get_ref().is_some_and(|inner| timed_out(inner)))
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Result alias for the registry client.

@@ -7,6 +7,7 @@ use super::error::{RegistryError, Result};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where docker keeps per-registry CA certificates.
 const DOCKER_CERTS_DIR: &str = "/etc/docker/certs.d";
@@ -30,38 +31,113 @@ pub fn auth_key(host: &str) -> String {
         .to_string()
 }
 
-/// An `oci_client` client for one host; a `monolithic` one uploads each blob in one
-/// request, for registries that refuse chunked uploads.
-pub fn client(host: &str, config: &HostConfig, monolithic: bool) -> Result<oci_client::Client> {
-    // reqwest is built without a default crypto provider; a second install is a no-op.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cas = ca_files(host, config);
-    // A loopback host speaks HTTPS only when it has a CA of its own.
-    let protocol = if config.http || (is_loopback(host) && cas.is_empty()) {
-        ClientProtocol::Http
-    } else {
-        ClientProtocol::Https
-    };
-    let mut roots = Vec::new();
-    for path in cas {
-        let data = fs_err::read(&path).map_err(|source| RegistryError::Ca {
-            host: host.to_string(),
-            path: path.clone(),
-            source,
-        })?;
-        roots.push(Certificate {
+/// What a client is for. The idle timeout cuts every read of a [`Role::Requests`]
+/// client; reqwest counts the time a request body takes to go up as time waiting for
+/// the answer, so on a slow uplink an upload would hit it: upload clients only have it
+/// as their connect timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Manifests, blob downloads, HEADs and mounts.
+    Requests,
+    /// Blob uploads in chunks.
+    ChunkedUpload,
+    /// Blob uploads in one request, for registries that break the chunked protocol.
+    WholeUpload,
+}
+
+/// How to reach one host: scheme, trust and timeout.
+struct Connection {
+    /// Plain HTTP rather than HTTPS.
+    http: bool,
+    /// Extra CA certificates (PEM).
+    roots: Vec<Vec<u8>>,
+    insecure: bool,
+    idle: Option<Duration>,
+}
+
+impl Connection {
+    fn of(host: &str, config: &HostConfig) -> Result<Self> {
+        // reqwest is built without a default crypto provider; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cas = ca_files(host, config);
+        // A loopback host speaks HTTPS only when it has a CA of its own.
+        let http = config.http || (is_loopback(host) && cas.is_empty());
+        let roots = cas
+            .into_iter()
+            .map(|path| {
+                fs_err::read(&path).map_err(|source| RegistryError::Ca {
+                    host: host.to_string(),
+                    path,
+                    source,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            http,
+            roots,
+            insecure: config.insecure,
+            idle: config.idle_timeout(),
+        })
+    }
+}
+
+/// An `oci_client` client for one host, for `role`.
+pub fn client(host: &str, config: &HostConfig, role: Role) -> Result<oci_client::Client> {
+    let connection = Connection::of(host, config)?;
+    let roots = connection
+        .roots
+        .into_iter()
+        .map(|data| Certificate {
             encoding: CertificateEncoding::Pem,
             data,
-        });
-    }
-    Ok(oci_client::Client::new(ClientConfig {
-        protocol,
-        accept_invalid_certificates: config.insecure,
+        })
+        .collect();
+    oci_client::Client::try_from(ClientConfig {
+        protocol: if connection.http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        accept_invalid_certificates: connection.insecure,
         extra_root_certificates: roots,
         max_concurrent_download: PARALLEL_DOWNLOADS,
-        use_monolithic_push: monolithic,
+        use_monolithic_push: role == Role::WholeUpload,
+        read_timeout: connection.idle.filter(|_| role == Role::Requests),
+        connect_timeout: connection.idle,
         ..Default::default()
-    }))
+    })
+    .map_err(|source| RegistryError::Remote {
+        host: host.to_string(),
+        what: "setting up the connection".into(),
+        source,
+    })
+}
+
+/// A plain HTTP client for `host` with the same scheme, trust and idle timeout as its
+/// registry clients, and the base URL (`scheme://host`) of its API.
+pub fn http_client(host: &str, config: &HostConfig) -> Result<(reqwest::Client, String)> {
+    let connection = Connection::of(host, config)?;
+    let setup_error = |source| RegistryError::Http {
+        host: host.to_string(),
+        what: "setting up the connection".into(),
+        source,
+    };
+    let roots = connection
+        .roots
+        .iter()
+        .map(|pem| reqwest::Certificate::from_pem(pem))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setup_error)?;
+    let mut builder = reqwest::Client::builder()
+        .danger_accept_invalid_certs(connection.insecure)
+        .tls_certs_merge(roots);
+    if let Some(idle) = connection.idle {
+        builder = builder.read_timeout(idle).connect_timeout(idle);
+    }
+    let client = builder.build().map_err(setup_error)?;
+    let scheme = if connection.http { "http" } else { "https" };
+    let base = format!("{scheme}://{}", auth_key(host));
+    Ok((client, base))
 }
 
 /// The CA files for `host`: the config's, then docker's `certs.d` ones.

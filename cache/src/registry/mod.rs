@@ -3,13 +3,15 @@
 //! (`auth.rs`, docker's `config.json`), resolving a
 //! reference to a manifest (`resolver.rs`, `platform.rs`), fetching verified blobs
 //! (`fetcher.rs`) and pulling a whole image into the store (`pull.rs`); uploading
-//! blobs (`pusher.rs`) and pushing a whole image (`push.rs`).
+//! blobs (`pusher.rs`) and pushing a whole image (`push.rs`); checking credentials
+//! for `kiln login` (`login.rs`).
 
 mod auth;
 mod config;
 mod error;
 mod fetcher;
 mod hosts;
+mod login;
 mod platform;
 mod pull;
 mod push;
@@ -26,6 +28,7 @@ pub use pull::Pulled;
 pub use push::{MediaTypes, Pushed, Upload};
 pub use pusher::Uploaded;
 
+use hosts::Role;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,8 +72,8 @@ pub struct Registries {
     platform: Platform,
     /// docker's `config.json`, where credentials come from.
     docker_config: Option<PathBuf>,
-    /// Per (host, monolithic uploads), each with the host's credentials stored.
-    clients: Mutex<HashMap<(String, bool), Arc<oci_client::Client>>>,
+    /// Per (host, role), each with the host's credentials stored.
+    clients: Mutex<HashMap<(String, Role), Arc<oci_client::Client>>>,
 }
 
 impl std::fmt::Debug for Registries {
@@ -93,16 +96,16 @@ impl Registries {
         }
     }
 
-    /// The client for `host`, made on first use.
+    /// The client for `host`'s requests other than blob uploads, made on first use.
     async fn client(&self, host: &str) -> Result<Arc<oci_client::Client>> {
-        self.client_for(host, false).await
+        self.client_for(host, Role::Requests).await
     }
 
-    /// The client for `host` that uploads blobs chunked or, if `monolithic`, whole;
-    /// oci-client answers the host's challenges (basic, or a bearer token fetched
-    /// anonymously or with them) with the credentials docker's config holds for it.
-    async fn client_for(&self, host: &str, monolithic: bool) -> Result<Arc<oci_client::Client>> {
-        let key = (host.to_string(), monolithic);
+    /// The client for `host` in `role`, made on first use; oci-client answers the
+    /// host's challenges (basic, or a bearer token fetched anonymously or with them)
+    /// with the credentials docker's config holds for it.
+    async fn client_for(&self, host: &str, role: Role) -> Result<Arc<oci_client::Client>> {
+        let key = (host.to_string(), role);
         if let Some(client) = self.lock_clients().get(&key) {
             return Ok(client.clone());
         }
@@ -110,7 +113,7 @@ impl Registries {
             Some(path) => DockerConfig::load(path)?.auth(host)?,
             None => oci_client::secrets::RegistryAuth::Anonymous,
         };
-        let client = hosts::client(host, &self.config.host(host), monolithic)?;
+        let client = hosts::client(host, &self.config.host(host), role)?;
         client
             .store_auth_if_needed(hosts::auth_key(host).as_str(), &auth)
             .await;
@@ -121,7 +124,7 @@ impl Registries {
             .clone())
     }
 
-    fn lock_clients(&self) -> MutexGuard<'_, HashMap<(String, bool), Arc<oci_client::Client>>> {
+    fn lock_clients(&self) -> MutexGuard<'_, HashMap<(String, Role), Arc<oci_client::Client>>> {
         self.clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -1,9 +1,10 @@
 //! Pushing an image: its layers leave compressed (`outbound.rs`), the manifest is
 //! rewritten to name those blobs in OCI or Docker media types, then the blobs the
-//! registry lacks go up (`pusher.rs`), the config, and the manifest last, as the exact
-//! bytes whose digest is reported.
+//! registry lacks go up (`pusher.rs`), the layers and the config several at once, and
+//! the manifest last, as the exact bytes whose digest is reported.
 
 use super::error::{RegistryError, Result};
+use super::hosts::Role;
 use super::pusher::Destination;
 use super::resolver::DOCKER_MANIFEST;
 use super::{PushProgress, Registries};
@@ -13,7 +14,10 @@ use crate::oci::{self, Descriptor, Manifest};
 use crate::outbound::ExportCompression;
 use crate::reference::Reference;
 use crate::store::Store;
+use futures_util::{StreamExt, TryStreamExt};
 
+/// Blobs uploaded at once, as many as a pull fetches.
+const PARALLEL_UPLOADS: usize = 3;
 /// Docker's media type of an image config.
 const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
@@ -141,37 +145,46 @@ impl Registries {
             target.repository.clone(),
             target.tag.clone().unwrap_or_else(|| "latest".into()),
         );
-        let (chunked, monolithic) = (
-            self.client_for(host, false).await?,
-            self.client_for(host, true).await?,
+        let (requests, chunked, monolithic) = (
+            self.client(host).await?,
+            self.client_for(host, Role::ChunkedUpload).await?,
+            self.client_for(host, Role::WholeUpload).await?,
         );
         let destination = Destination {
             host,
             remote: &remote,
+            requests: &requests,
             chunked: &chunked,
             monolithic: &monolithic,
         };
         let index = store.index();
-        let mut pushed = std::collections::BTreeSet::new();
-        for layer in &upload.manifest.layers {
-            if !pushed.insert(layer.digest.as_str()) {
-                continue;
-            }
-            let sources = index.blob_sources(&layer.digest, host)?;
-            let done = destination
-                .push_blob(layer, &sources, store.content())
-                .await?;
-            index.insert_blob_source(&layer.digest, host, &target.repository)?;
-            progress.layer(&layer.digest, &done);
-        }
+        let mut seen = std::collections::BTreeSet::new();
+        let layers = upload
+            .manifest
+            .layers
+            .iter()
+            .filter(|layer| seen.insert(layer.digest.as_str()));
+        // The config goes up with the layers; only layers are reported, as docker does.
         let config = &upload.manifest.config;
-        let sources = index.blob_sources(&config.digest, host)?;
-        destination
-            .push_blob(config, &sources, store.content())
+        let blobs = layers.map(|layer| (layer, true)).chain([(config, false)]);
+        let destination = &destination;
+        futures_util::stream::iter(blobs)
+            .map(|(blob, is_layer)| async move {
+                let sources = index.blob_sources(&blob.digest, host)?;
+                let done = destination
+                    .push_blob(blob, &sources, store.content())
+                    .await?;
+                index.insert_blob_source(&blob.digest, host, &target.repository)?;
+                if is_layer {
+                    progress.layer(&blob.digest, &done);
+                }
+                Ok::<_, RegistryError>(())
+            })
+            .buffer_unordered(PARALLEL_UPLOADS)
+            .try_collect::<Vec<()>>()
             .await?;
-        index.insert_blob_source(&config.digest, host, &target.repository)?;
         let content_type = http::HeaderValue::from_static(upload.media_type);
-        chunked
+        requests
             .push_manifest_raw(&remote, upload.bytes.clone(), content_type)
             .await
             .map_err(|source| RegistryError::Remote {

@@ -1,7 +1,8 @@
 //! Uploading one blob: nothing when the registry has it (HEAD first), a
 //! cross-repository mount when another repository of the same registry is known to
 //! have it, else an upload streamed from the content store, in chunks or, when the
-//! registry does not follow the spec for chunked uploads, in one request.
+//! registry does not follow the spec for chunked uploads or refuses them (405, 501),
+//! in one request.
 
 use super::error::{RegistryError, Result};
 use crate::content::ContentStore;
@@ -23,11 +24,12 @@ pub enum Uploaded {
     Pushed,
 }
 
-/// Where blobs go: a repository on a host, with a client that uploads in chunks and
-/// one that uploads whole blobs.
+/// Where blobs go: a repository on a host, with a client for checks and mounts, one
+/// that uploads in chunks and one that uploads whole blobs.
 pub struct Destination<'a> {
     pub host: &'a str,
     pub remote: &'a oci_client::Reference,
+    pub requests: &'a oci_client::Client,
     pub chunked: &'a oci_client::Client,
     pub monolithic: &'a oci_client::Client,
 }
@@ -48,7 +50,7 @@ impl Destination<'_> {
     ) -> Result<Uploaded> {
         let digest = blob.digest.as_str();
         if self
-            .chunked
+            .requests
             .blob_exists(self.remote, digest)
             .await
             .map_err(self.remote_error(format!("checking blob {digest}")))?
@@ -67,7 +69,7 @@ impl Destination<'_> {
             // A registry that cannot mount starts a plain upload instead (202), which
             // oci-client reports as an error: try the next source, then upload.
             if self
-                .chunked
+                .requests
                 .mount_blob(self.remote, &source, digest)
                 .await
                 .is_ok()
@@ -82,7 +84,7 @@ impl Destination<'_> {
             .await;
         match chunked {
             Ok(_) => {}
-            Err(OciDistributionError::SpecViolationError(_)) => {
+            Err(e) if refuses_chunks(&e) => {
                 self.monolithic
                     .push_blob_stream(
                         self.remote,
@@ -97,6 +99,20 @@ impl Destination<'_> {
         }
         Ok(Uploaded::Pushed)
     }
+}
+
+/// Whether a chunked upload failed because the registry does not do them: it answered
+/// a step with a success other than the spec's (oci-client's spec violation), or
+/// refused the method (405 Method Not Allowed, 501 Not Implemented).
+fn refuses_chunks(error: &OciDistributionError) -> bool {
+    matches!(
+        error,
+        OciDistributionError::SpecViolationError(_)
+            | OciDistributionError::ServerError {
+                code: 405 | 501,
+                ..
+            }
+    )
 }
 
 /// The stored blob `digest` as a stream of pieces of [`READ_SIZE`] bytes.

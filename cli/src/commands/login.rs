@@ -1,11 +1,12 @@
-//! `kiln login`: stores a registry's credentials in docker's `config.json` (or its
+//! `kiln login`: checks a registry's credentials against it (`GET /v2/`, answering a
+//! bearer challenge with them), then stores them in docker's `config.json` (or its
 //! credential helper), as `docker login` does. The password comes from stdin with
 //! `--password-stdin`; it is never printed.
 
 use crate::args::LoginArgs;
 use crate::error::CliError;
 use crate::output::{eprintln, println};
-use kiln_cache::registry::{DockerConfig, docker_config_path};
+use kiln_cache::registry::{DockerConfig, Registries, RegistryConfig, docker_config_path};
 use std::io::Read;
 
 /// docker's config file, read.
@@ -37,7 +38,13 @@ pub fn run(args: &LoginArgs) -> Result<u8, CliError> {
     if password.is_empty() {
         return Err(CliError::user("the password is empty"));
     }
-    docker_config()?.login(&args.registry, &args.username, &password)?;
+    let mut config = docker_config()?;
+    let registries = Registries::new(RegistryConfig::load()?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(registries.check_login(&args.registry, &args.username, &password))?;
+    config.login(&args.registry, &args.username, &password)?;
     println("Login Succeeded")?;
     Ok(0)
 }

@@ -7,6 +7,18 @@ use super::server::{LocalRegistry, Secured};
 use crate::harness::{Kiln, Run};
 use std::path::PathBuf;
 
+/// `kiln login` failed as the registry at `host` refused the password.
+fn assert_login_refused(run: &Run, host: &str) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("login failed for `kiln` on {host}: unauthorized")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("Login Succeeded"), "{}", run.stdout);
+}
+
 /// `run` failed as the registry at `host` refused it (docker-registry says
 /// "unauthorized", oci-client "Not authorized").
 fn assert_not_authorized(run: &Run, host: &str) {
@@ -74,13 +86,16 @@ impl Setup {
             .collect()
     }
 
-    fn login(&self) {
-        let login = self.kiln.cmd_input(
+    fn login_with(&self, password: &str) -> Run {
+        self.kiln.cmd_input(
             &["login", "-u", "kiln", "--password-stdin", self.host()],
             &self.env(),
-            "s3cret\n",
-        );
-        assert_eq!(login.ok().stdout, "Login Succeeded\n");
+            &format!("{password}\n"),
+        )
+    }
+
+    fn login(&self) {
+        assert_eq!(self.login_with("s3cret").ok().stdout, "Login Succeeded\n");
     }
 
     /// Pushes, then pulls into an empty store and runs the image.
@@ -120,6 +135,25 @@ fn tls_basic_auth_registry_works_after_login_only() {
     assert_eq!(file["auths"][setup.host()]["auth"], "a2lsbjpzM2NyZXQ=");
     setup.push_pull_run();
     setup.logout_then_pull_fails();
+}
+
+#[test]
+fn login_with_a_wrong_password_is_refused_and_changes_nothing() {
+    let Some(setup) = Setup::new() else {
+        return;
+    };
+    let before = r#"{"auths":{"other.example":{"auth":"YTpi"}}}"#;
+    std::fs::create_dir_all(setup.docker_config().parent().unwrap()).unwrap();
+    std::fs::write(setup.docker_config(), before).unwrap();
+    let refused = setup.login_with("wrong");
+    assert_login_refused(&refused, setup.host());
+    assert!(!refused.stderr.contains("wrong"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(setup.docker_config()).unwrap(),
+        before
+    );
+    setup.login();
+    setup.push_pull_run();
 }
 
 /// A `docker-credential-kilntest` that keeps one server's credentials in a file.
@@ -172,11 +206,40 @@ fn bearer_tokens_anonymous_then_with_credentials() {
     let private = format!("{host}/private/app:1");
     let refused = kiln.cmd_env(&["pull", &private], &env);
     assert_not_authorized(&refused, &host);
-    let login = kiln.cmd_input(
-        &["login", "-u", "kiln", "--password-stdin", &host],
-        &env,
-        "s3cret",
-    );
-    login.ok();
+    let login = |password: &str| {
+        kiln.cmd_input(
+            &["login", "-u", "kiln", "--password-stdin", &host],
+            &env,
+            password,
+        )
+    };
+    assert_login_refused(&login("wrong"), &host);
+    assert!(!kiln.work.path().join("docker/config.json").exists());
+    assert_eq!(login("s3cret").ok().stdout, "Login Succeeded\n");
     kiln.cmd_env(&["pull", &private], &env).ok();
+}
+
+#[test]
+fn an_identity_token_in_docker_config_is_refused_by_name() {
+    let (layer, config) = super::layer_and_config();
+    let host = super::server::token_registry(layer, config);
+    let kiln = Kiln::empty();
+    let docker = kiln.work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"a2lsbjo=","identitytoken":"refresh"}}}}}}"#),
+    )
+    .unwrap();
+    let docker = docker.display().to_string();
+    let run = kiln.cmd_env(
+        &["pull", &format!("{host}/public/app:1")],
+        &[("DOCKER_CONFIG", docker.as_str())],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`identitytoken`") && run.stderr.contains("not support"),
+        "{}",
+        run.stderr
+    );
 }

@@ -2,6 +2,7 @@
 //! from OCI layouts of kiln's saved images, and a hostile one.
 
 mod auth;
+mod chunkless;
 mod push;
 mod server;
 mod unpack;
@@ -98,16 +99,30 @@ fn config_of(layer: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Pulls from a hostile registry: the error must name `expected`, and the store must
-/// hold no layer blob, no temp file and no image.
-fn refused(mode: Hostile, expected: &str) {
+/// Pulls from a hostile registry (with a 2 s idle timeout): the error must name the
+/// host and `expected`, and the store must hold no layer blob, no temp file and no
+/// image. Returns the kiln whose pull failed.
+fn refused(mode: Hostile, expected: &str) -> Kiln {
     let (layer, config) = layer_and_config();
     let layer_digest = kiln_cache::sha256_digest(&layer);
     let host = hostile_registry(mode, layer, config);
     let kiln = Kiln::empty();
-    let run = kiln.cmd(&["pull", &format!("{host}/hostile/app:1")]);
+    let config = kiln.work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[registry.\"{host}\"]\nidle_timeout = 2\n"),
+    )
+    .unwrap();
+    let run = kiln.cmd_env(
+        &["pull", &format!("{host}/hostile/app:1")],
+        &[("KILN_CONFIG", &config.display().to_string())],
+    );
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains(expected), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(expected) && run.stderr.contains(&host),
+        "{}",
+        run.stderr
+    );
     let blob = kiln
         .content_dir()
         .join("blobs/sha256")
@@ -116,6 +131,35 @@ fn refused(mode: Hostile, expected: &str) {
     let tmp = kiln.root.path().join("tmp-v1");
     assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
     assert!(!kiln.cmd(&["images"]).ok().stdout.contains("hostile"));
+    kiln
+}
+
+/// After a pull from a registry that stopped answering, the same store pulls the same
+/// layer from a registry that works.
+fn pull_from_a_good_registry_works(kiln: &Kiln) {
+    let (layer, config) = layer_and_config();
+    let host = server::token_registry(layer, config);
+    let name = format!("{host}/public/app:1");
+    kiln.cmd(&["pull", &name]).ok();
+    assert!(kiln.cmd(&["images"]).ok().stdout.contains("public/app"));
+}
+
+#[test]
+fn registry_that_stops_sending_mid_blob_times_out() {
+    let kiln = refused(
+        Hostile::StallBlob,
+        "broke off after 1024 of 2048 bytes: the registry stopped answering (timed out",
+    );
+    pull_from_a_good_registry_works(&kiln);
+}
+
+#[test]
+fn registry_that_never_sends_the_manifest_times_out() {
+    let kiln = refused(
+        Hostile::StallManifest,
+        "hostile/app:1: the registry stopped answering (timed out",
+    );
+    pull_from_a_good_registry_works(&kiln);
 }
 
 #[test]

@@ -230,6 +230,11 @@ pub enum Hostile {
     Truncated,
     /// The manifest claims a 10 GB layer.
     Huge,
+    /// Sends the layer's headers and half its bytes, then nothing, keeping the socket
+    /// open.
+    StallBlob,
+    /// Reads the manifest request and never answers, keeping the socket open.
+    StallManifest,
 }
 
 /// One OCI image manifest over `config` and one plain layer of `layer_size` bytes.
@@ -242,27 +247,53 @@ fn image_manifest(config: &[u8], layer_digest: &str, layer_size: u64) -> Vec<u8>
     .into_bytes()
 }
 
-/// Reads one request's target and its `Authorization` header (empty if none).
-fn read_request(stream: &TcpStream) -> (String, String) {
+/// One HTTP request, as the test registries read it.
+pub struct Request {
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The `Authorization` header (empty if none).
+    pub authorization: String,
+    /// The `Content-Type` header (empty if none).
+    pub content_type: String,
+    /// The body (`Content-Length` bytes).
+    pub body: Vec<u8>,
+}
+
+/// Reads one request: its line, the headers the test registries look at, and its body.
+pub fn read_request(stream: &TcpStream) -> Request {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    let _ = reader.read_line(&mut request);
-    let mut authorization = String::new();
+    let mut line = String::new();
+    let _ = reader.read_line(&mut line);
+    let mut words = line.split(' ');
+    let mut request = Request {
+        method: words.next().unwrap_or("").to_string(),
+        target: words.next().unwrap_or("").to_string(),
+        authorization: String::new(),
+        content_type: String::new(),
+        body: Vec::new(),
+    };
+    let mut length = 0;
     let mut header = String::new();
     while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("authorization")
-        {
-            authorization = value.trim().to_string();
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim().to_string();
+            match name.to_ascii_lowercase().as_str() {
+                "authorization" => request.authorization = value,
+                "content-type" => request.content_type = value,
+                "content-length" => length = value.parse().unwrap_or(0),
+                _ => {}
+            }
         }
         header.clear();
     }
-    let target = request.split(' ').nth(1).unwrap_or("").to_string();
-    (target, authorization)
+    request.body.resize(length, 0);
+    let _ = std::io::Read::read_exact(&mut reader, &mut request.body);
+    request
 }
 
 /// Writes a response whose `Content-Length` is `announced` (the body may differ).
-fn respond(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8], announced: usize) {
+pub fn respond(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8], announced: usize) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\n{headers}Content-Length: {announced}\r\nConnection: close\r\n\r\n"
@@ -287,11 +318,18 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
     );
     let layer_path = format!("/v2/hostile/app/blobs/{layer_digest}");
     std::thread::spawn(move || {
+        // Stalled connections, kept open until the test process ends.
+        let mut held = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let (path, _) = read_request(&stream);
+            let path = read_request(&stream).target;
             let (kind, body, announced): (&str, Vec<u8>, usize) = if path == "/v2/" {
                 ("application/json", b"{}".to_vec(), 2)
+            } else if path == "/v2/hostile/app/manifests/1"
+                && matches!(mode, Hostile::StallManifest)
+            {
+                held.push(stream);
+                continue;
             } else if path == "/v2/hostile/app/manifests/1" {
                 let n = manifest.len();
                 (
@@ -309,11 +347,17 @@ pub fn hostile_registry(mode: Hostile, layer: Vec<u8>, config: Vec<u8>) -> Strin
                         vec![b'x'; layer.len()],
                         layer.len(),
                     ),
-                    Hostile::Truncated | Hostile::Huge => (
+                    Hostile::Truncated | Hostile::Huge | Hostile::StallManifest => (
                         "application/octet-stream",
                         layer[..layer.len() / 2].to_vec(),
                         layer.len(),
                     ),
+                    Hostile::StallBlob => {
+                        let half = &layer[..layer.len() / 2];
+                        respond(&mut stream, "200 OK", "", half, layer.len());
+                        held.push(stream);
+                        continue;
+                    }
                 }
             } else {
                 respond(&mut stream, "404 Not Found", "", b"", 0);
@@ -351,7 +395,11 @@ pub fn token_registry(layer: Vec<u8>, config: Vec<u8>) -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let (target, authorization) = read_request(&stream);
+            let Request {
+                target,
+                authorization,
+                ..
+            } = read_request(&stream);
             if target.starts_with("/token?") {
                 let token = match authorization.as_str() {
                     "" => ANONYMOUS_TOKEN,
