@@ -54,6 +54,25 @@ pub struct StateRoot {
     _lock: fs::File,
 }
 
+/// Marks `dir` as the top of unrelated directory trees (`chattr +T`), so that ext4
+/// places each snapshot dir made in it in a block group of its own choosing (Orlov)
+/// instead of next to its siblings. Without it, files made soon after a large delete
+/// (a prune, a removed state root) land in the groups just freed, where ext4's inode
+/// allocator steps over every recently deleted inode one at a time: a COPY of 10,000
+/// small files took 3–5 s instead of 0.5 s. Best effort: other filesystems ignore it.
+fn spread_subdirs(dir: &Path) {
+    use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, ioctl_setflags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(dir, flags, Mode::empty()) else {
+        return;
+    };
+    if let Ok(current) = ioctl_getflags(&fd)
+        && !current.contains(IFlags::TOPDIR)
+    {
+        let _ = ioctl_setflags(&fd, current | IFlags::TOPDIR);
+    }
+}
+
 impl StateRoot {
     /// Opens (creating if needed) the state root at `path` and takes the lock.
     pub fn open(path: &Path, mode: LockMode) -> Result<Self> {
@@ -70,6 +89,9 @@ impl StateRoot {
             "locks-v1",
         ] {
             fs::create_dir_all(path.join(dir))?;
+        }
+        for dir in ["snapshots-v1", "containers-v1", "tmp-v1"] {
+            spread_subdirs(&path.join(dir));
         }
         let lock = fs::OpenOptions::new()
             .create(true)
@@ -218,6 +240,18 @@ mod tests {
         let root = StateRoot::open(dir.path(), LockMode::Shared).unwrap();
         assert!(root.content_dir().join("blobs/sha256").is_dir());
         assert!(root.snapshots_dir().is_dir());
+        // On ext4 (where the flag exists) snapshot dirs are spread across block groups.
+        let fd = rustix::fs::open(
+            root.snapshots_dir(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        if let Ok(flags) = rustix::fs::ioctl_getflags(&fd)
+            && rustix::fs::statfs(&root.snapshots_dir()).unwrap().f_type == 0xEF53
+        {
+            assert!(flags.contains(rustix::fs::IFlags::TOPDIR), "{flags:?}");
+        }
         let tag = std::fs::read_to_string(dir.path().join("CACHEDIR.TAG")).unwrap();
         assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
     }

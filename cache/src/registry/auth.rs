@@ -153,7 +153,12 @@ impl DockerConfig {
                 Err(self.unsupported(host, "`identitytoken`".into()))
             }
             Some(entry) if !entry.auth.is_empty() => self.decode(host, &entry.auth),
-            _ => Ok(RegistryAuth::Anonymous),
+            // A bearer token docker sends as it is.
+            Some(entry) => match entry.other.get("registrytoken").and_then(|t| t.as_str()) {
+                Some(token) if !token.is_empty() => Ok(RegistryAuth::Bearer(token.to_string())),
+                _ => Ok(RegistryAuth::Anonymous),
+            },
+            None => Ok(RegistryAuth::Anonymous),
         }
     }
 
@@ -329,6 +334,20 @@ mod tests {
                 .unwrap()
                 .auth("docker.io")
                 .unwrap(),
+            RegistryAuth::Anonymous
+        );
+    }
+
+    #[test]
+    fn a_registry_token_is_sent_as_a_bearer_token() {
+        let (_dir, config) =
+            config_with(r#"{"auths":{"reg.example":{"registrytoken":"tok-123"}}}"#);
+        assert_eq!(
+            config.auth("reg.example").unwrap(),
+            RegistryAuth::Bearer("tok-123".into())
+        );
+        assert_eq!(
+            config.auth("other.example").unwrap(),
             RegistryAuth::Anonymous
         );
     }
