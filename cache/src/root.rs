@@ -248,7 +248,7 @@ mod tests {
         )
         .unwrap();
         if let Ok(flags) = rustix::fs::ioctl_getflags(&fd)
-            && rustix::fs::statfs(&root.snapshots_dir()).unwrap().f_type == 0xEF53
+            && rustix::fs::statfs(root.snapshots_dir()).unwrap().f_type == 0xEF53
         {
             assert!(flags.contains(rustix::fs::IFlags::TOPDIR), "{flags:?}");
         }
