@@ -142,11 +142,19 @@ impl Origin<'_> {
     }
 }
 
-/// Runs `work` on tokio's blocking threads.
-async fn blocking(work: impl FnOnce() -> crate::error::Result<()> + Send + 'static) -> Result<()> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => Ok(result?),
-        Err(e) => Err(CacheError::from(io::Error::other(format!("unpacking thread: {e}"))).into()),
+/// Starts `work` on tokio's blocking threads at once (not when first polled: a
+/// download feeding it must not wait for a consumer that has not started).
+fn blocking(
+    work: impl FnOnce() -> crate::error::Result<()> + Send + 'static,
+) -> impl std::future::Future<Output = Result<()>> {
+    let handle = tokio::task::spawn_blocking(work);
+    async move {
+        match handle.await {
+            Ok(result) => Ok(result?),
+            Err(e) => {
+                Err(CacheError::from(io::Error::other(format!("unpacking thread: {e}"))).into())
+            }
+        }
     }
 }
 

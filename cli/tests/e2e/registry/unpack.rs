@@ -25,7 +25,8 @@ fn layer_digests(registry: &LocalRegistry, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// A registry holding a two-layer image (busybox and one RUN) as `app/two:1`.
+/// A registry holding a two-layer image (busybox and one RUN) as `app/two:1`; the
+/// RUN's layer is large enough (40 MB, random) to stream in many chunks.
 fn registry_with_two_layers() -> Option<(LocalRegistry, Vec<String>)> {
     let registry = LocalRegistry::start()?;
     let source = Kiln::new();
@@ -33,7 +34,7 @@ fn registry_with_two_layers() -> Option<(LocalRegistry, Vec<String>)> {
         "two",
         &[(
             "Dockerfile",
-            "FROM busybox:local\nRUN echo second > /second\n",
+            "FROM busybox:local\nRUN echo second > /second && head -c 40000000 /dev/urandom > /noise\n",
         )],
     );
     let name = format!("{}/app/two:1", registry.host);
