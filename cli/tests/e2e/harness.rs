@@ -11,7 +11,7 @@ pub fn testdata() -> PathBuf {
 }
 
 /// The busybox rootfs tarball, made once per test process.
-fn busybox_tar() -> &'static Path {
+pub fn busybox_tar() -> &'static Path {
     static TAR: OnceLock<PathBuf> = OnceLock::new();
     TAR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("kiln-e2e-{}", std::process::id()));

@@ -6,6 +6,7 @@ mod build;
 mod cache;
 mod check;
 mod concurrent;
+mod corpus;
 mod deep;
 mod errors;
 mod full_disk;

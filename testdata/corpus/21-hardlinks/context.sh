@@ -1,0 +1,1 @@
+printf same > one && ln one two
