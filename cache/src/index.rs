@@ -7,6 +7,7 @@
 
 use crate::error::{CacheError, Result};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -708,13 +709,24 @@ impl Index {
 
     // --- stat cache ---
 
-    /// The content digest recorded for `path` when its stat was `stat`.
-    pub fn stat_digest(&self, path: &str, stat: &str) -> Result<Option<String>> {
-        self.query_one(
-            "SELECT digest FROM stat_cache WHERE path = ?1 AND stat = ?2",
-            params![path, stat],
-            |row| row.get(0),
-        )
+    /// Every stat cache row of `path` and of the paths below it, by path: (stat,
+    /// digest). One query instead of one per file (each costs SQLite's shared-memory
+    /// locks), for hashing a whole COPY source.
+    pub fn stat_digests_under(&self, path: &str) -> Result<HashMap<String, (String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT path, stat, digest FROM stat_cache
+                     WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![path], |row| {
+                Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
     }
 
     /// Records content digests of files by their stat, in one transaction.

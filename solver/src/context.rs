@@ -11,6 +11,7 @@ use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_
 use kiln_parser::dockerignore::Dockerignore;
 use rustix::fs::FileType;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::BorrowedFd;
@@ -164,9 +165,9 @@ impl BuildContext {
     pub fn digest(&self, sources: &[Source], index: &Index) -> Result<String> {
         let mut digest = ContentDigest {
             context: self,
-            index,
             source: None,
             hasher: Sha256::new(),
+            known: HashMap::new(),
             fresh: Vec::new(),
         };
         for source in sources {
@@ -178,6 +179,7 @@ impl BuildContext {
                 .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?
                 .into();
             digest.source = Some(source);
+            digest.known = index.stat_digests_under(&source.path.to_string_lossy())?;
             let body = digest.body(&stat, b"", &|| fs_err::read_link(&source.path), &|| {
                 Ok(fs_err::File::open(&source.path)?.into())
             })?;
@@ -199,10 +201,11 @@ impl BuildContext {
 /// directory's entries sorted by name.
 struct ContentDigest<'a> {
     context: &'a BuildContext,
-    index: &'a Index,
     /// The source being walked.
     source: Option<&'a Source>,
     hasher: Sha256,
+    /// The stat cache's rows for the source being walked: path → (stat, digest).
+    known: HashMap<String, (String, String)>,
     /// File digests computed now, for the stat cache.
     fresh: Vec<(String, String, String)>,
 }
@@ -267,8 +270,10 @@ impl ContentDigest<'_> {
             stat.ctime.1,
             stat.mode
         );
-        if let Some(digest) = self.index.stat_digest(&key, &stat_key)? {
-            return Ok(digest);
+        if let Some((known, digest)) = self.known.get(&key)
+            && *known == stat_key
+        {
+            return Ok(digest.clone());
         }
         let mut file =
             open().map_err(|e| self.context.context_error(format!("open `{key}`: {e}")))?;

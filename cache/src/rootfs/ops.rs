@@ -117,15 +117,40 @@ pub(crate) fn copy_xattrs(
     to: &[u8],
 ) -> io::Result<()> {
     let src = fd_path(from_dir, from);
-    // Most entries have none: a small buffer first, the kernel's maximum on ERANGE.
+    copy_xattrs_with(
+        |buf| rustix::fs::llistxattr(src.as_slice(), buf),
+        |name, buf| rustix::fs::lgetxattr(src.as_slice(), name, buf),
+        |name, value| set_xattr_at(to_dir, to, name, value),
+    )
+}
+
+/// [`copy_xattrs`] between open files: one `flistxattr` when there are none.
+pub(crate) fn copy_file_xattrs(from: &std::fs::File, to: &std::fs::File) -> io::Result<()> {
+    copy_xattrs_with(
+        |buf| rustix::fs::flistxattr(from, buf),
+        |name, buf| rustix::fs::fgetxattr(from, name, buf),
+        |name, value| {
+            rustix::fs::fsetxattr(to, name, value, rustix::fs::XattrFlags::empty())
+                .map_err(io::Error::from)
+        },
+    )
+}
+
+/// Lists the source's extended attributes with `list`, reads each with `get` and
+/// writes it with `set`.
+fn copy_xattrs_with(
+    list: impl Fn(&mut [u8]) -> rustix::io::Result<usize>,
+    get: impl Fn(&[u8], &mut [u8]) -> rustix::io::Result<usize>,
+    set: impl Fn(&[u8], &[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut small = [0u8; 1024];
     let mut large = Vec::new();
-    let names: &[u8] = match rustix::fs::llistxattr(src.as_slice(), &mut small[..]) {
+    let names: &[u8] = match list(&mut small[..]) {
         Ok(0) | Err(rustix::io::Errno::OPNOTSUPP) => return Ok(()),
         Ok(len) => &small[..len],
         Err(rustix::io::Errno::RANGE) => {
             large.resize(XATTR_MAX, 0);
-            let len = rustix::fs::llistxattr(src.as_slice(), &mut large[..])?;
+            let len = list(&mut large[..])?;
             &large[..len]
         }
         Err(e) => return Err(e.into()),
@@ -135,15 +160,12 @@ pub(crate) fn copy_xattrs(
         if name.starts_with(b"trusted.overlay.") {
             continue;
         }
-        let len = rustix::fs::lgetxattr(src.as_slice(), name, &mut value[..])?;
-        set_xattr_at(to_dir, to, name, &value[..len])?;
+        let len = get(name, &mut value[..])?;
+        set(name, &value[..len])?;
     }
     Ok(())
 }
 
-/// `/proc/self/fd/<dir>/<name>`: a short path to the entry `name` of `dir`, however deep `dir`
-/// is, for the `l*xattr` calls that have no `*at` form. The magic link only stands for `dir`;
-/// `name` must be a single component, which the `l*` calls do not follow.
 pub(crate) fn fd_path(dir: BorrowedFd<'_>, name: &[u8]) -> Vec<u8> {
     let mut path = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
     path.extend_from_slice(name);
