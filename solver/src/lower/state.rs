@@ -38,12 +38,15 @@ impl StageState {
 
     /// Expands one word (quotes removed) with the stage's ENV and ARGs.
     pub fn expand(&self, word: &str, span: Span) -> Result<String> {
-        kiln_parser::shell::expand_word(word, &|name| self.lookup(name)).map_err(|e| {
-            SolveError::Dockerfile {
-                message: format!("failed to expand `{word}`: {e}"),
-                span,
-            }
-        })
+        kiln_parser::shell::expand_word(word, &|name| self.lookup(name))
+            .map_err(|e| expand_error(word, &e, span))
+    }
+
+    /// Expands one word and splits it at unquoted whitespace, including whitespace a
+    /// variable brings (BuildKit's words mode, used by EXPOSE).
+    pub fn expand_words(&self, word: &str, span: Span) -> Result<Vec<String>> {
+        kiln_parser::shell::expand_words(word, &|name| self.lookup(name))
+            .map_err(|e| expand_error(word, &e, span))
     }
 
     /// Sets `key=value` in the config's Env, replacing an earlier value in place.
@@ -112,6 +115,13 @@ impl StageState {
         } else {
             cleaned
         }
+    }
+}
+
+fn expand_error(word: &str, error: &kiln_parser::ExpandError, span: Span) -> SolveError {
+    SolveError::Dockerfile {
+        message: format!("failed to expand `{word}`: {error}"),
+        span,
     }
 }
 
