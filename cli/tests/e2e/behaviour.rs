@@ -32,3 +32,73 @@ fn expose_of_a_variable_splits_into_ports() {
         ]
     );
 }
+
+#[test]
+fn copy_chown_reads_numbers_and_names_like_buildkit() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "chown",
+        &[
+            ("f", "hello\n"),
+            (
+                "Dockerfile",
+                "FROM busybox:local\n\
+                 RUN echo 'app:x:1001:1002::/home/app:/bin/sh' >> /etc/passwd && echo 'grp:x:1003:' >> /etc/group\n\
+                 COPY --chown=1234 f /a\n\
+                 COPY --chown=1001 f /b\n\
+                 COPY --chown=app f /c\n\
+                 COPY --chown=app:grp f /d\n\
+                 COPY --chown=1001: f /e\n\
+                 COPY --chown=:grp f /g\n\
+                 COPY --chown=app f /dir/sub/\n",
+            ),
+        ],
+    );
+    kiln.build("chown:1", &dir).ok();
+    let out = kiln.run_out(
+        "chown:1",
+        &[
+            "stat",
+            "-c",
+            "%n %u %g",
+            "/a",
+            "/b",
+            "/c",
+            "/d",
+            "/e",
+            "/g",
+            "/dir",
+            "/dir/sub",
+            "/dir/sub/f",
+        ],
+    );
+    assert_eq!(
+        out,
+        "/a 1234 1234\n/b 1001 1001\n/c 1001 1002\n/d 1001 1003\n/e 1001 0\n/g 0 1003\n\
+         /dir 1001 1002\n/dir/sub 1001 1002\n/dir/sub/f 1001 1002\n"
+    );
+}
+
+#[test]
+fn copy_chown_to_a_missing_name_fails_naming_the_line() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "chown-missing",
+        &[
+            ("f", "hello\n"),
+            (
+                "Dockerfile",
+                "FROM busybox:local\nCOPY --chown=nosuchuser f /a\n",
+            ),
+        ],
+    );
+    let run = kiln.build("chown-missing:1", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("COPY --chown=nosuchuser f /a: unable to find user nosuchuser")
+            && run.stderr.contains("Dockerfile:2:1"),
+        "{}",
+        run.stderr
+    );
+}
