@@ -102,3 +102,46 @@ fn copy_chown_to_a_missing_name_fails_naming_the_line() {
         run.stderr
     );
 }
+
+#[test]
+fn copy_from_keeps_the_source_owners_and_creates_directories_as_root() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "from-owner",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local AS src\n\
+             RUN mkdir -p /d/s && echo x > /d/f && echo z > /d/s/z && chown -R 123:456 /d \
+             && chown 9:10 /d/s/z && echo y > /g && chown 7:8 /g\n\
+             FROM busybox:local\n\
+             COPY --from=src /d /out/\n\
+             COPY --from=src /g /new/deep/g\n\
+             COPY --from=src /g /chowned\n\
+             COPY --from=src --chown=5 /d /chowned-dir\n",
+        )],
+    );
+    kiln.build("from-owner:1", &dir).ok();
+    let out = kiln.run_out(
+        "from-owner:1",
+        &[
+            "stat",
+            "-c",
+            "%n %u %g",
+            "/out",
+            "/out/f",
+            "/out/s",
+            "/out/s/z",
+            "/new",
+            "/new/deep",
+            "/new/deep/g",
+            "/chowned",
+            "/chowned-dir",
+            "/chowned-dir/s/z",
+        ],
+    );
+    assert_eq!(
+        out,
+        "/out 0 0\n/out/f 123 456\n/out/s 123 456\n/out/s/z 9 10\n/new 0 0\n/new/deep 0 0\n\
+         /new/deep/g 7 8\n/chowned 7 8\n/chowned-dir 5 5\n/chowned-dir/s/z 5 5\n"
+    );
+}

@@ -70,6 +70,7 @@ fn apply(
             .map(|c| ids(&root, c, kiln_executor::resolve_chown))
             .transpose()?,
         chmod: copy.chmod,
+        keep_owner: copy.source == CopySource::From,
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
@@ -113,11 +114,7 @@ type ResolveIds = fn(&str, &str, &str) -> std::result::Result<(u32, u32), String
 
 /// `user[:group]` to numeric ids by `resolve` (USER's rules or `--chown`'s), names looked
 /// up in the root's passwd and group files.
-fn ids(
-    root: &RootDir,
-    spec: &str,
-    resolve: ResolveIds,
-) -> Result<(u32, u32)> {
+fn ids(root: &RootDir, spec: &str, resolve: ResolveIds) -> Result<(u32, u32)> {
     let read = |path: &str| {
         root.read_file(path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
