@@ -145,3 +145,56 @@ fn copy_from_keeps_the_source_owners_and_creates_directories_as_root() {
          /new/deep/g 7 8\n/chowned 7 8\n/chowned-dir 5 5\n/chowned-dir/s/z 5 5\n"
     );
 }
+
+#[test]
+fn workdir_is_written_to_the_config_like_buildkit() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "workdir",
+        &[
+            ("f", "hello\n"),
+            (
+                "Dockerfile",
+                "FROM scratch AS empty\n\
+                 COPY f /f\n\
+                 FROM busybox:local AS slash\n\
+                 WORKDIR /usr/src/\n\
+                 FROM busybox:local AS unclean\n\
+                 WORKDIR /a/../b//\n\
+                 RUN pwd > /pwd\n\
+                 FROM busybox:local AS relative\n\
+                 WORKDIR /usr/src/\n\
+                 WORKDIR rel/\n\
+                 USER 1000:1000\n\
+                 WORKDIR ../w2/.\n",
+            ),
+        ],
+    );
+    let workdir = |target: &str| {
+        let tag = format!("workdir-{target}:1");
+        let dir = dir.display().to_string();
+        kiln.cmd(&["build", "--target", target, "-t", &tag, &dir])
+            .ok();
+        config(&kiln, &tag)["config"]["WorkingDir"].clone()
+    };
+    assert_eq!(workdir("empty"), "/");
+    assert_eq!(workdir("slash"), "/usr/src/");
+    assert_eq!(workdir("unclean"), "/a/../b//");
+    assert_eq!(kiln.run_out("workdir-unclean:1", &["cat", "/pwd"]), "/b\n");
+    assert_eq!(workdir("relative"), "/usr/src/w2");
+    let owners = kiln.run_out(
+        "workdir-relative:1",
+        &[
+            "stat",
+            "-c",
+            "%n %u %g %a",
+            "/usr/src",
+            "/usr/src/rel",
+            "/usr/src/w2",
+        ],
+    );
+    assert_eq!(
+        owners,
+        "/usr/src 0 0 755\n/usr/src/rel 0 0 755\n/usr/src/w2 1000 1000 755\n"
+    );
+}

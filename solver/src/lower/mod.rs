@@ -334,10 +334,15 @@ impl Lowering<'_> {
             )
         } else {
             let (node, image) = self.image_source(&base, label(1), stage.span)?;
-            let config = image.unwrap_or_else(|| ImageConfig {
-                architecture: host_architecture().into(),
-                os: "linux".into(),
-                ..Default::default()
+            // BuildKit's scratch config: working directory `/` (PATH is added below).
+            let config = image.unwrap_or_else(|| {
+                let mut scratch = ImageConfig {
+                    architecture: host_architecture().into(),
+                    os: "linux".into(),
+                    ..Default::default()
+                };
+                scratch.config.working_dir = Some("/".into());
+                scratch
             });
             let state = StageState {
                 config: config.config.clone(),

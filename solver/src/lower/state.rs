@@ -91,13 +91,13 @@ impl StageState {
         }
     }
 
-    /// The working directory (`/` when unset).
+    /// The working directory, cleaned (`/` when unset).
     pub fn workdir(&self) -> String {
         self.config
             .working_dir
-            .clone()
+            .as_deref()
             .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".into())
+            .map_or_else(|| "/".into(), clean_absolute)
     }
 
     /// `path` made absolute against the working directory; a trailing `/` (or a final
@@ -167,7 +167,8 @@ mod tests {
     fn paths_resolve_against_workdir() {
         let mut s = StageState::default();
         assert_eq!(s.absolute("."), "/");
-        s.config.working_dir = Some("/app".into());
+        s.config.working_dir = Some("/app/".into());
+        assert_eq!(s.workdir(), "/app");
         assert_eq!(s.absolute("."), "/app/");
         assert_eq!(s.absolute("x/../y"), "/app/y");
         assert_eq!(s.absolute("/etc/"), "/etc/");
