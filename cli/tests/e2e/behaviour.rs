@@ -198,3 +198,33 @@ fn workdir_is_written_to_the_config_like_buildkit() {
         "/usr/src 0 0 755\n/usr/src/rel 0 0 755\n/usr/src/w2 1000 1000 755\n"
     );
 }
+
+#[test]
+fn escape_directive_applies_to_variable_expansion() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "escape",
+        &[
+            ("f", "hello\n"),
+            (
+                "Dockerfile",
+                "# escape=`\n\
+                 FROM busybox:local\n\
+                 ENV A=hello\n\
+                 ENV B=`$A C=x`y D=a\\b E=\"q`\"r\" F='s\\t'\n\
+                 ARG G=`$A-$A\n\
+                 WORKDIR /tmp/`$A/$A\n\
+                 RUN echo \"$B|$C|$D|$E|$F|$G\" > /out && pwd >> /out\n\
+                 COPY f /cp/`$A/$A\n",
+            ),
+        ],
+    );
+    kiln.build("escape:1", &dir).ok();
+    assert_eq!(
+        kiln.run_out("escape:1", &["cat", "/out", "/cp/$A/hello"]),
+        "$A|xy|a\\b|q\"r|s\\t|$A-hello\n/tmp/$A/hello\nhello\n"
+    );
+    let c = config(&kiln, "escape:1");
+    assert_eq!(c["config"]["WorkingDir"], "/tmp/$A/hello");
+    assert_eq!(c["config"]["Env"][4], "D=a\\b");
+}

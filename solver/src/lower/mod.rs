@@ -172,21 +172,22 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
+    /// Expands `raw` with the ARGs declared before the first `FROM`.
+    fn expand_meta(&self, raw: &str, span: Span) -> Result<String> {
+        let meta = &self.meta_args;
+        kiln_parser::shell::expand_word(raw, self.dockerfile.escape(), &|n| meta.get(n).cloned())
+            .map_err(|e| SolveError::Dockerfile {
+                message: format!("failed to expand `{raw}`: {e}"),
+                span,
+            })
+    }
+
     fn meta_args(&mut self) -> Result<()> {
         for decl in &self.dockerfile.meta_args {
             let value = match self.opts.build_args.get(&decl.name) {
                 Some(v) => Some(v.clone()),
                 None => match &decl.default {
-                    Some(raw) => {
-                        let meta = &self.meta_args;
-                        Some(
-                            kiln_parser::shell::expand_word(raw, &|n| meta.get(n).cloned())
-                                .map_err(|e| SolveError::Dockerfile {
-                                    message: format!("failed to expand `{raw}`: {e}"),
-                                    span: file_span(self.dockerfile),
-                                })?,
-                        )
-                    }
+                    Some(raw) => Some(self.expand_meta(raw, file_span(self.dockerfile))?),
                     None => None,
                 },
             };
@@ -295,19 +296,9 @@ impl Lowering<'_> {
             });
         }
         self.visiting.push(index);
-        let meta = &self.meta_args;
-        let base = kiln_parser::shell::expand_word(&stage.base, &|n| meta.get(n).cloned())
-            .map_err(|e| SolveError::Dockerfile {
-                message: format!("failed to expand `{}`: {e}", stage.base),
-                span: stage.span,
-            })?;
+        let base = self.expand_meta(&stage.base, stage.span)?;
         if let Some(platform) = &stage.platform {
-            let platform = kiln_parser::shell::expand_word(platform, &|n| meta.get(n).cloned())
-                .map_err(|e| SolveError::Dockerfile {
-                    message: format!("failed to expand `{platform}`: {e}"),
-                    span: stage.span,
-                })?;
-            check_native_platform(&platform, stage.span)?;
+            check_native_platform(&self.expand_meta(platform, stage.span)?, stage.span)?;
         }
         let vertex_count = 1 + stage
             .instructions
@@ -347,6 +338,7 @@ impl Lowering<'_> {
             let state = StageState {
                 config: config.config.clone(),
                 node,
+                escape: self.dockerfile.escape(),
                 ..Default::default()
             };
             (state, config)

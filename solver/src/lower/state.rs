@@ -16,7 +16,7 @@ pub struct HistoryStep {
 }
 
 /// A stage being lowered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StageState {
     pub config: RunConfig,
     /// ARG values in scope (not persisted in the image).
@@ -28,6 +28,22 @@ pub struct StageState {
     pub cmd_set: bool,
     /// `MAINTAINER`: the image's author.
     pub author: Option<String>,
+    /// The Dockerfile's escape character (`# escape=`), for expansion too.
+    pub escape: char,
+}
+
+impl Default for StageState {
+    fn default() -> Self {
+        Self {
+            config: RunConfig::default(),
+            args: BTreeMap::new(),
+            node: None,
+            steps: Vec::new(),
+            cmd_set: false,
+            author: None,
+            escape: '\\',
+        }
+    }
 }
 
 impl StageState {
@@ -38,14 +54,14 @@ impl StageState {
 
     /// Expands one word (quotes removed) with the stage's ENV and ARGs.
     pub fn expand(&self, word: &str, span: Span) -> Result<String> {
-        kiln_parser::shell::expand_word(word, &|name| self.lookup(name))
+        kiln_parser::shell::expand_word(word, self.escape, &|name| self.lookup(name))
             .map_err(|e| expand_error(word, &e, span))
     }
 
     /// Expands one word and splits it at unquoted whitespace, including whitespace a
     /// variable brings (BuildKit's words mode, used by EXPOSE).
     pub fn expand_words(&self, word: &str, span: Span) -> Result<Vec<String>> {
-        kiln_parser::shell::expand_words(word, &|name| self.lookup(name))
+        kiln_parser::shell::expand_words(word, self.escape, &|name| self.lookup(name))
             .map_err(|e| expand_error(word, &e, span))
     }
 
