@@ -228,3 +228,31 @@ fn escape_directive_applies_to_variable_expansion() {
     assert_eq!(c["config"]["WorkingDir"], "/tmp/$A/hello");
     assert_eq!(c["config"]["Env"][4], "D=a\\b");
 }
+
+#[test]
+fn syntax_naming_another_frontend_is_refused() {
+    let kiln = Kiln::new();
+    let ours = kiln.context(
+        "syntax-ours",
+        &[(
+            "Dockerfile",
+            "# syntax=docker.io/docker/dockerfile:1.7\nFROM busybox:local\n",
+        )],
+    );
+    kiln.build("syntax:1", &ours).ok();
+    let other = kiln.context(
+        "syntax-other",
+        &[(
+            "Dockerfile",
+            "# syntax=tonistiigi/dockerfile:runmount\nFROM busybox:local\n",
+        )],
+    );
+    let run = kiln.build("syntax:2", &other);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("kiln does not run frontend images")
+            && run.stderr.contains("Dockerfile:1:1"),
+        "{}",
+        run.stderr
+    );
+}

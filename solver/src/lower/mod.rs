@@ -4,6 +4,7 @@
 mod config;
 mod instruction;
 mod state;
+mod syntax;
 
 pub use state::{HistoryStep, StageState, clean_absolute};
 
@@ -47,6 +48,7 @@ pub struct BuildPlan {
 
 /// Lowers `dockerfile` for `opts`, resolving base images in `store`.
 pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Result<BuildPlan> {
+    syntax::check(dockerfile)?;
     let target = match &opts.target {
         Some(name) => dockerfile
             .stages
