@@ -256,3 +256,32 @@ fn syntax_naming_another_frontend_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_lower_case_dockerfile_is_found_and_dash_f_dash_reads_stdin() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "lower",
+        &[(
+            "dockerfile",
+            "FROM busybox:local\nRUN echo lower > /which\n",
+        )],
+    );
+    kiln.build("lower:1", &dir).ok();
+    assert_eq!(kiln.run_out("lower:1", &["cat", "/which"]), "lower\n");
+    let dir = dir.display().to_string();
+    kiln.cmd_input(
+        &["build", "-f", "-", "-t", "stdin:1", &dir],
+        &[],
+        "FROM busybox:local\nRUN echo stdin > /which\n",
+    )
+    .ok();
+    assert_eq!(kiln.run_out("stdin:1", &["cat", "/which"]), "stdin\n");
+    let run = kiln.cmd_input(
+        &["build", "-f", "-", &dir],
+        &[],
+        "FROM busybox:local\nBOGUS x\n",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("<stdin>:2:1"), "{}", run.stderr);
+}
