@@ -285,3 +285,32 @@ fn a_lower_case_dockerfile_is_found_and_dash_f_dash_reads_stdin() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("<stdin>:2:1"), "{}", run.stderr);
 }
+
+#[test]
+fn run_gets_supplementary_groups_from_the_image_group_file() {
+    // As runc ≥ 1.1.5 and containerd since CVE-2023-25173 (BuildKit 20.10 gave root no
+    // supplementary groups): the primary group, then every group listing the user.
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "groups",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\n\
+             RUN echo 'wheel:x:10:root' >> /etc/group && \
+             echo 'app:x:1001:1001::/:/bin/sh' >> /etc/passwd && \
+             echo 'devs:x:2000:app' >> /etc/group\n\
+             RUN id > /ids && chmod 666 /ids\n\
+             USER app\n\
+             RUN id >> /ids\n\
+             USER 1001:5\n\
+             RUN id >> /ids\n",
+        )],
+    );
+    kiln.build("groups:1", &dir).ok();
+    assert_eq!(
+        kiln.run_out("groups:1", &["cat", "/ids"]),
+        "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n\
+         uid=1001(app) gid=1001 groups=1001,2000(devs)\n\
+         uid=1001(app) gid=5 groups=5\n"
+    );
+}
