@@ -44,4 +44,4 @@ pub use ids::{resolve_chown, resolve_ids};
 pub use sandbox::{
     ExitStatus, Output, OutputChunk, Sandbox, Stream, enter_private_mount_namespace,
 };
-pub use spec::{DEFAULT_PATH, MountSpec, NetworkMode, ProcessSpec, SandboxSpec};
+pub use spec::{DEFAULT_PATH, HostsFile, MountSpec, NetworkMode, ProcessSpec, SandboxSpec};

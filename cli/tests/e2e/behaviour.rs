@@ -314,3 +314,43 @@ fn run_gets_supplementary_groups_from_the_image_group_file() {
          uid=1001(app) gid=5 groups=5\n"
     );
 }
+
+#[test]
+fn run_hostname_and_hosts_are_buildkits() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "hostname",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN (hostname; hostname -f; cat /etc/hosts) > /out\n",
+        )],
+    );
+    kiln.build("hostname:1", &dir).ok();
+    assert_eq!(
+        kiln.run_out("hostname:1", &["cat", "/out"]),
+        "buildkitsandbox\nlocalhost\n127.0.0.1\tlocalhost buildkitsandbox\n\
+         ::1\tlocalhost ip6-localhost ip6-loopback\n"
+    );
+    // As newer BuildKit (20.10's ignores the argument): the build argument names it,
+    // and a step that saw another name is another step.
+    let dir = dir.display().to_string();
+    let run = kiln
+        .cmd(&[
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            "BUILDKIT_SANDBOX_HOSTNAME=myhost",
+            "-t",
+            "hostname:2",
+            &dir,
+        ])
+        .ok();
+    assert!(!run.stderr.contains("not consumed"), "{}", run.stderr);
+    assert!(run.status_of("[2/2]").starts_with("DONE"), "{}", run.stderr);
+    let out = kiln.run_out("hostname:2", &["cat", "/out"]);
+    assert!(
+        out.starts_with("myhost\nlocalhost\n127.0.0.1\tlocalhost myhost\n"),
+        "{out}"
+    );
+}

@@ -83,6 +83,7 @@ pub(super) fn lower(
                 cwd: state.workdir(),
                 user: state.config.user.clone().unwrap_or_default(),
                 network,
+                hostname: lowering.sandbox_hostname(),
             });
             vertex(lowering, state, op, None);
         }

@@ -174,6 +174,17 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
+    /// RUN's hostname: the `BUILDKIT_SANDBOX_HOSTNAME` build argument, else BuildKit's.
+    fn sandbox_hostname(&mut self) -> String {
+        const NAME: &str = "BUILDKIT_SANDBOX_HOSTNAME";
+        self.used_args.insert(NAME.into());
+        self.opts
+            .build_args
+            .get(NAME)
+            .filter(|h| !h.is_empty())
+            .map_or_else(|| "buildkitsandbox".into(), Clone::clone)
+    }
+
     /// Expands `raw` with the ARGs declared before the first `FROM`.
     fn expand_meta(&self, raw: &str, span: Span) -> Result<String> {
         let meta = &self.meta_args;
