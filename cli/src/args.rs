@@ -56,7 +56,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Path of the Dockerfile (default: `CONTEXT/Dockerfile`)
+    /// Path of the Dockerfile, `-` for stdin (default: `CONTEXT/Dockerfile`, else `CONTEXT/dockerfile`)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// The build context folder
@@ -147,7 +147,7 @@ pub struct BuildArgs {
     pub pull: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Path of the Dockerfile (default: `CONTEXT/Dockerfile`)
+    /// Path of the Dockerfile, `-` for stdin (default: `CONTEXT/Dockerfile`, else `CONTEXT/dockerfile`)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Set a build-time variable (`KEY=VALUE`, or `KEY` to take it from the environment)

@@ -40,8 +40,8 @@ pub use capabilities::default_caps_mask;
 pub use devices::DevicePolicy;
 pub use error::SandboxError;
 pub use helper::{HELPER_ARG, helper_main};
-pub use ids::resolve_ids;
+pub use ids::{resolve_chown, resolve_ids};
 pub use sandbox::{
     ExitStatus, Output, OutputChunk, Sandbox, Stream, enter_private_mount_namespace,
 };
-pub use spec::{DEFAULT_PATH, MountSpec, NetworkMode, ProcessSpec, SandboxSpec};
+pub use spec::{DEFAULT_PATH, HostsFile, MountSpec, NetworkMode, ProcessSpec, SandboxSpec};

@@ -29,6 +29,9 @@ pub struct SandboxSpec {
     pub process: ProcessSpec,
     /// Hostname of the new UTS namespace; also written to `/etc/hosts`.
     pub hostname: String,
+    /// How `/etc/hosts` names the sandbox.
+    #[serde(default)]
+    pub hosts: HostsFile,
     /// Network namespace mode.
     pub network: NetworkMode,
     /// Inherit the engine's stdin (`kiln run -i`), else `/dev/null`.
@@ -63,6 +66,17 @@ pub struct ProcessSpec {
     pub cwd: String,
     /// Docker `USER` syntax: "" (root), "uid", "uid:gid", "name", "name:group", "uid:group"…
     pub user: String,
+}
+
+/// The layout of the sandbox's `/etc/hosts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum HostsFile {
+    /// Docker's container layout: `localhost`, the IPv6 names, `127.0.1.1 HOSTNAME`.
+    #[default]
+    Container,
+    /// BuildKit's for RUN steps: `127.0.0.1 localhost HOSTNAME` and `::1 localhost …`,
+    /// so `hostname -f` prints `localhost`.
+    Build,
 }
 
 /// Which network namespace the sandbox uses.
@@ -143,6 +157,7 @@ mod tests {
                 user: "1000:1000".into(),
             },
             hostname: "kiln".into(),
+            hosts: HostsFile::Container,
             network: NetworkMode::None,
             stdin: false,
         }

@@ -119,6 +119,9 @@ pub(crate) fn parse_group(text: &str) -> Vec<GroupEntry> {
 ///
 /// Numeric ids need not exist in the databases; names must. Without an explicit group the
 /// primary group comes from passwd and the supplementary groups are those that list the user.
+/// The primary group is always the first supplementary group too, as containerd and runc
+/// ≥ 1.1.5 set them since CVE-2023-25173 (a process cannot drop it with `setgroups`), so
+/// `id` as root shows `groups=0(root),10(wheel)` where the group file lists root in wheel.
 pub(crate) fn resolve(
     spec: &str,
     passwd: &[PasswdEntry],
@@ -181,6 +184,9 @@ pub(crate) fn resolve(
                     .collect();
             }
         }
+    }
+    if !user.sgids.contains(&user.gid) {
+        user.sgids.insert(0, user.gid);
     }
     check_id(user.uid, "uid")?;
     check_id(user.gid, "gid")?;
@@ -286,7 +292,7 @@ mod tests {
             ExecUser {
                 uid: 1000,
                 gid: 1001,
-                sgids: vec![10, 50],
+                sgids: vec![1001, 10, 50],
                 home: "/home/app".into()
             }
         );
@@ -296,7 +302,7 @@ mod tests {
     #[test]
     fn numeric_uid_of_a_known_user_uses_its_entry() -> Result<(), Failure> {
         let u = resolve_str("1000")?;
-        assert_eq!((u.uid, u.gid, u.sgids.len()), (1000, 1001, 2));
+        assert_eq!((u.uid, u.gid, u.sgids.len()), (1000, 1001, 3));
         Ok(())
     }
 
@@ -308,7 +314,7 @@ mod tests {
             ExecUser {
                 uid: 4242,
                 gid: 4343,
-                sgids: vec![],
+                sgids: vec![4343],
                 home: "/".into()
             }
         );
@@ -318,7 +324,15 @@ mod tests {
     #[test]
     fn explicit_group_by_name_drops_supplementary_groups() -> Result<(), Failure> {
         let u = resolve_str("app:www")?;
-        assert_eq!((u.uid, u.gid, u.sgids.len()), (1000, 33, 0));
+        assert_eq!((u.uid, u.gid, u.sgids), (1000, 33, vec![33]));
+        Ok(())
+    }
+
+    #[test]
+    fn root_gets_its_primary_group_and_the_groups_listing_it() -> Result<(), Failure> {
+        let groups = parse_group("root:x:0:\nwheel:x:10:root\n");
+        let u = resolve("", &parse_passwd(PASSWD), &groups)?;
+        assert_eq!((u.uid, u.gid, u.sgids), (0, 0, vec![0, 10]));
         Ok(())
     }
 

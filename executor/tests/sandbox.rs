@@ -254,6 +254,7 @@ impl Fixture {
                 user: String::new(),
             },
             hostname: "kiln-test".into(),
+            hosts: kiln_executor::HostsFile::Container,
             network: NetworkMode::Host,
             stdin: false,
         })

@@ -26,8 +26,9 @@ pub struct BuildRequest {
     pub dockerfile: Dockerfile,
     /// The build context folder.
     pub context: PathBuf,
-    /// Where the Dockerfile is (its `<name>.dockerignore` applies first).
-    pub dockerfile_path: PathBuf,
+    /// Where the Dockerfile is (its `<name>.dockerignore` applies first); `None` when
+    /// it came from the standard input.
+    pub dockerfile_path: Option<PathBuf>,
     pub options: BuildOptions,
     /// Names to tag the image with (`-t`).
     pub tags: Vec<String>,
@@ -134,7 +135,7 @@ pub async fn build(
 ) -> Result<BuildOutcome> {
     let context = Arc::new(BuildContext::new(
         &request.context,
-        &request.dockerfile_path,
+        request.dockerfile_path.as_deref(),
     )?);
     let plan = lower_pulling(&request, &store, reporter.as_ref()).await?;
     let graph = Arc::new(plan.graph);

@@ -69,7 +69,14 @@ pub async fn run_container(store: &Store, sandbox: &Sandbox, opts: &RunOptions) 
             .or_else(|| config.user.clone())
             .unwrap_or_default(),
     };
-    let spec = overlay_sandbox(mount, dir.join("mnt"), process, &id, opts.network);
+    let spec = overlay_sandbox(
+        mount,
+        dir.join("mnt"),
+        process,
+        &id,
+        kiln_executor::HostsFile::Container,
+        opts.network,
+    );
     let status = sandbox.run(&spec, Output::Inherit).await;
     if opts.remove {
         remove_container(&dir)?;

@@ -37,12 +37,13 @@ pub struct Source {
 impl BuildContext {
     /// The context at `root` (made absolute, symlinks resolved), with the ignore file
     /// of `dockerfile`: `<Dockerfile>.dockerignore` beside it if there is one, else the
-    /// context's `.dockerignore`.
-    pub fn new(root: &Path, dockerfile: &Path) -> Result<Self> {
+    /// context's `.dockerignore` (the only one for a Dockerfile read from stdin: `None`).
+    pub fn new(root: &Path, dockerfile: Option<&Path>) -> Result<Self> {
         let root = fs_err::canonicalize(root)?;
-        let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
-        let file = [own, root.join(".dockerignore")]
+        let own = dockerfile.map(|d| PathBuf::from(format!("{}.dockerignore", d.display())));
+        let file = own
             .into_iter()
+            .chain([root.join(".dockerignore")])
             .find(|p| p.is_file());
         let ignore = match file {
             Some(path) => {
@@ -461,7 +462,7 @@ mod tests {
             std::fs::write(p, body).unwrap();
         }
         std::fs::write(dir.path().join(".dockerignore"), "**/*.key\napp/logs\n").unwrap();
-        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         assert!(
             ctx.resolve(&["top.key".into()]).is_err(),
             "an ignored source is not found"
@@ -476,7 +477,7 @@ mod tests {
         assert_ne!(ctx.digest(&src, &index).unwrap(), with_ignored);
         // The Dockerfile's own ignore file wins over the context's.
         std::fs::write(dir.path().join("Dockerfile.dockerignore"), "app/a\n").unwrap();
-        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         assert!(ctx.resolve(&["top.key".into()]).is_ok());
         assert!(ctx.resolve(&["app/a".into()]).is_err());
     }
@@ -505,7 +506,7 @@ mod tests {
         let db = tempfile::tempdir().unwrap();
         let index = Index::open(&db.path().join("i.db")).unwrap();
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
         let d1 = ctx.digest(&src, &index).unwrap();
         // Rewrite the same content: new mtime and ctime, same digest.
@@ -524,7 +525,7 @@ mod tests {
     fn resolve_rejects_escapes_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
-        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         assert!(ctx.resolve(&["../x".into()]).is_err());
         assert!(ctx.resolve(&["etc/passwd".into()]).is_err());
         assert!(ctx.resolve(&["missing".into()]).is_err());
@@ -543,7 +544,7 @@ mod tests {
         let index = Index::open(&db.path().join("i.db")).unwrap();
         std::fs::write(outside.path().join("secret"), b"one").unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
-        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["link".into()]).unwrap();
         let before = ctx.digest(&src, &index).unwrap();
         // COPY copies the link itself, so what it points at is not part of the digest.
@@ -572,7 +573,8 @@ mod tests {
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, || {
                         let index = Index::open(&db.path().join("i.db"))?;
-                        let ctx = BuildContext::new(dir.path(), &dir.path().join("Dockerfile"))?;
+                        let ctx =
+                            BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile")))?;
                         let sources = ctx.resolve(&[".".into()])?;
                         ctx.digest(&sources, &index)
                     })?;

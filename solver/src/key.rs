@@ -39,6 +39,7 @@ mod tests {
             cwd: "/".into(),
             user: String::new(),
             network: NetworkMode::Host,
+            hostname: "buildkitsandbox".into(),
         })
     }
 

@@ -25,6 +25,9 @@ pub struct ExecOp {
     pub cwd: String,
     pub user: String,
     pub network: NetworkMode,
+    /// The sandbox's hostname (`BUILDKIT_SANDBOX_HOSTNAME`, else BuildKit's
+    /// `buildkitsandbox`): a step may write it into its files.
+    pub hostname: String,
 }
 
 /// A file operation.

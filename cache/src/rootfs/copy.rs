@@ -24,6 +24,9 @@ use crate::tree::{
 pub struct CopyOptions {
     /// Owner `uid:gid` of everything copied and of the directories created (`--chown`); `0:0` when `None`.
     pub chown: Option<(u32, u32)>,
+    /// Without `chown`, the copied entries keep their source's owner (`COPY --from`, as BuildKit)
+    /// instead of getting `0:0`; the directories created are still `0:0`.
+    pub keep_owner: bool,
     /// Mode of every copied file and directory (`--chmod`); the source's mode when `None`.
     pub chmod: Option<u32>,
 }
@@ -44,7 +47,8 @@ struct Copier<'a> {
     dest: &'a [u8],
     /// The in-root directories matching the source directories being walked.
     dirs: DirStack,
-    owner: (u32, u32),
+    /// Owner of the copied entries; `None`: each keeps its source's.
+    owner: Option<(u32, u32)>,
     chmod: Option<u32>,
     exclude: &'a dyn Fn(&Path, bool) -> bool,
     data: DataCopier,
@@ -236,7 +240,10 @@ impl<'a> Copier<'a> {
             src,
             dest,
             dirs,
-            owner: opts.chown.unwrap_or((0, 0)),
+            owner: match (opts.chown, opts.keep_owner) {
+                (None, true) => None,
+                (chown, _) => Some(chown.unwrap_or((0, 0))),
+            },
             chmod: opts.chmod,
             exclude,
             data: DataCopier { ranges: true },
@@ -297,7 +304,7 @@ impl<'a> Copier<'a> {
                     .map_err(|e| source_err("read link", &src_path(), e.into()))?;
                 rustix::fs::symlinkat(target.as_bytes(), dir, name)
                     .map_err(|e| io_err("create symlink")(e.into()))?;
-                let (uid, gid) = self.owner;
+                let (uid, gid) = self.owner_of(&entry.stat);
                 resolve::chown_at(dir, name, uid, gid).map_err(io_err("chown"))?;
                 let (secs, nsec) = entry.stat.mtime;
                 ops::set_times_at(dir, name, secs, nsec).map_err(io_err("set times of"))?;
@@ -326,9 +333,13 @@ impl<'a> Copier<'a> {
         }
     }
 
+    fn owner_of(&self, stat: &Stat) -> (u32, u32) {
+        self.owner.unwrap_or((stat.uid, stat.gid))
+    }
+
     /// Owner, mode (after chown, which clears set-id bits) and mtime of a created entry, via its fd.
     fn set_metadata(&self, file: &fs::File, stat: &Stat) -> io::Result<()> {
-        let (uid, gid) = self.owner;
+        let (uid, gid) = self.owner_of(stat);
         rustix::fs::fchown(
             file,
             Some(rustix::fs::Uid::from_raw(uid)),

@@ -82,6 +82,7 @@ fn copy_dir_copies_its_contents_with_chown_and_chmod() {
     let opts = CopyOptions {
         chown: Some((1234, 5678)),
         chmod: Some(0o640),
+        keep_owner: false,
     };
     let root = s.root();
     let stats = root

@@ -22,7 +22,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     if args.check {
         return super::check::run(&file);
     }
-    let display = file.display().to_string();
+    let display = super::dockerfile_display(&file);
     let source = super::read_dockerfile(&file)?;
     let dockerfile =
         kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e, &source))?;
@@ -44,7 +44,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let request = BuildRequest {
         dockerfile,
         context: args.context.clone(),
-        dockerfile_path: file.clone(),
+        dockerfile_path: Some(file.clone()).filter(|f| !super::is_stdin(f)),
         options: BuildOptions {
             build_args,
             network: args.network.into(),

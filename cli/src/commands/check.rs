@@ -10,7 +10,7 @@ use std::path::Path;
 /// Parses `file`, prints its diagnostics and a summary; exit 1 on errors.
 pub fn run(file: &Path) -> Result<u8, CliError> {
     let source = super::read_dockerfile(file)?;
-    let display = file.display().to_string();
+    let display = super::dockerfile_display(file);
     match kiln_parser::parse(&source, &display) {
         Ok(dockerfile) => {
             let count = dockerfile.warnings.len();

@@ -30,8 +30,33 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The Dockerfile of a build: `-f FILE`, else `CONTEXT/Dockerfile`.
+/// The Dockerfile `-f` names (`-`: stdin), else the context's `Dockerfile`, else its
+/// `dockerfile`, as docker falls back to it.
 pub fn dockerfile_path(file: Option<&Path>, context: &Path) -> PathBuf {
-    file.map_or_else(|| context.join("Dockerfile"), Path::to_path_buf)
+    if let Some(file) = file {
+        return file.to_path_buf();
+    }
+    let upper = context.join("Dockerfile");
+    let lower = context.join("dockerfile");
+    if !upper.exists() && lower.exists() {
+        lower
+    } else {
+        upper
+    }
+}
+
+/// Whether the Dockerfile path is `-`, the standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// How messages name a Dockerfile: its path, or `<stdin>`.
+pub fn dockerfile_display(path: &Path) -> String {
+    if is_stdin(path) {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// `SOURCE_DATE_EPOCH`: the time to write into images instead of the clock's.
@@ -48,20 +73,24 @@ pub fn source_date_epoch() -> Result<Option<i64>, CliError> {
 
 /// Reads a Dockerfile as UTF-8 text, refusing one larger than
 /// [`MAX_DOCKERFILE_SIZE`] (or endless, as `/dev/zero`) after reading just past it.
+/// `-` reads the standard input.
 pub fn read_dockerfile(path: &Path) -> Result<String, CliError> {
     let mut bytes = Vec::new();
-    fs_err::File::open(path)
-        .and_then(|f| f.take(MAX_DOCKERFILE_SIZE + 1).read_to_end(&mut bytes))
-        .map_err(|e| CliError::user(e.to_string()))?;
+    let limit = MAX_DOCKERFILE_SIZE + 1;
+    let read = if is_stdin(path) {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        fs_err::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| CliError::user(e.to_string()))?;
+    let display = dockerfile_display(path);
     if bytes.len() as u64 > MAX_DOCKERFILE_SIZE {
         return Err(CliError::user(format!(
-            "Dockerfile `{}` is too large (max {} MiB)",
-            path.display(),
+            "Dockerfile `{display}` is too large (max {} MiB)",
             MAX_DOCKERFILE_SIZE >> 20
         )));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| CliError::user(format!("`{}` is not valid UTF-8", path.display())))
+    String::from_utf8(bytes).map_err(|_| CliError::user(format!("`{display}` is not valid UTF-8")))
 }
 
 impl From<Network> for NetworkMode {

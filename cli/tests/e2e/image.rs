@@ -31,7 +31,7 @@ fn manifest(kiln: &Kiln, name: &str) -> (serde_json::Value, impl Fn(&str) -> std
 }
 
 /// The image config of a tagged image.
-fn config(kiln: &Kiln, name: &str) -> serde_json::Value {
+pub fn config(kiln: &Kiln, name: &str) -> serde_json::Value {
     let (manifest, blob) = manifest(kiln, name);
     let digest = manifest["config"]["digest"].as_str().unwrap();
     serde_json::from_slice(&std::fs::read(blob(digest)).unwrap()).unwrap()

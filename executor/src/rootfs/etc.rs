@@ -12,13 +12,18 @@ use rustix::mount::{
 
 use super::resolve::open_in_root;
 use crate::protocol::{Failure, StepContext};
-use crate::spec::NetworkMode;
+use crate::spec::{HostsFile, NetworkMode};
 
 /// Largest host resolv.conf copied.
 const MAX_RESOLV_CONF: u64 = 1 << 20;
 
 /// The content of the container's /etc/hosts.
-pub(crate) fn hosts_file(hostname: &str) -> String {
+pub(crate) fn hosts_file(hostname: &str, layout: HostsFile) -> String {
+    if layout == HostsFile::Build {
+        return format!(
+            "127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        );
+    }
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
@@ -73,6 +78,7 @@ fn host_resolv_conf() -> Result<Vec<u8>, Failure> {
 pub(crate) fn mount_etc_files(
     root: BorrowedFd<'_>,
     hostname: &str,
+    layout: HostsFile,
     network: NetworkMode,
 ) -> Result<(), Failure> {
     let resolv = resolv_conf(network)?;
@@ -86,7 +92,7 @@ pub(crate) fn mount_etc_files(
     let tmp = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)
         .step(|| "mount the tmpfs for /etc files")?;
 
-    let hosts = hosts_file(hostname);
+    let hosts = hosts_file(hostname, layout);
     let files: [(&str, &[u8]); 2] = [("hosts", hosts.as_bytes()), ("resolv.conf", &resolv)];
     for (name, content) in files {
         let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC;
@@ -120,10 +126,15 @@ mod tests {
 
     #[test]
     fn hosts_has_localhost_and_hostname() {
-        let h = hosts_file("builder");
+        let h = hosts_file("builder", HostsFile::Container);
         assert!(h.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
         assert!(h.ends_with("127.0.1.1\tbuilder\n"));
-        assert!(!hosts_file("").contains("127.0.1.1"));
+        assert!(!hosts_file("", HostsFile::Container).contains("127.0.1.1"));
+        // Recorded from BuildKit (dockerd 20.10), 77 bytes.
+        assert_eq!(
+            hosts_file("buildkitsandbox", HostsFile::Build),
+            "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        );
     }
 
     #[test]

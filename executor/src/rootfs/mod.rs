@@ -117,7 +117,7 @@ pub(crate) fn setup(root: BorrowedFd<'_>, spec: &SandboxSpec) -> Result<(), Fail
     mounts::mount_proc(root)?;
     dev::mount_dev(root)?;
     mounts::mount_sys(root, spec.network.is_isolated())?;
-    etc::mount_etc_files(root, &spec.hostname, spec.network)?;
+    etc::mount_etc_files(root, &spec.hostname, spec.hosts, spec.network)?;
     for m in &spec.mounts {
         mounts::mount_extra(root, m)?;
     }

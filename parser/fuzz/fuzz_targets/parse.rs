@@ -10,5 +10,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = kiln_parser::parse(text, "Dockerfile");
     let _ = kiln_parser::dump::dump(&kiln_parser::syntax::parse_nodes(text, "Dockerfile"));
-    let _ = kiln_parser::expand_words(text, &|name| (name.len() % 2 == 0).then(|| name.repeat(2)));
+    let _ = kiln_parser::expand_words(text, '\\', &|name| {
+        (name.len() % 2 == 0).then(|| name.repeat(2))
+    });
 });

@@ -29,6 +29,17 @@ pub struct Dockerfile {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Dockerfile {
+    /// The escape character (`# escape=`): `` ` `` when the file says so, else `\`. It
+    /// applies to variable expansion as well as to line continuations.
+    pub fn escape(&self) -> char {
+        match self.directives.iter().rfind(|d| d.name == "escape") {
+            Some(d) if d.value == "`" => '`',
+            _ => '\\',
+        }
+    }
+}
+
 /// One `FROM … [AS name]` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {

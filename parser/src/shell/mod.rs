@@ -76,12 +76,16 @@ pub struct Expansion {
 }
 
 /// Expands `word` into one string (single-word mode): quotes removed, escapes
-/// processed (`\`), variables substituted, whitespace kept.
+/// processed (`escape` is the Dockerfile's escape character, `\` or `` ` ``),
+/// variables substituted, whitespace kept.
 pub fn expand_word(
     word: &str,
+    escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, ExpandError> {
-    ShellLex::new('\\').process(word, lookup).map(|e| e.result)
+    ShellLex::new(escape)
+        .process(word, lookup)
+        .map(|e| e.result)
 }
 
 /// Expands `word` and splits the result into words at unquoted whitespace,
@@ -89,7 +93,8 @@ pub fn expand_word(
 /// dropped.
 pub fn expand_words(
     word: &str,
+    escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<String>, ExpandError> {
-    ShellLex::new('\\').process(word, lookup).map(|e| e.words)
+    ShellLex::new(escape).process(word, lookup).map(|e| e.words)
 }

@@ -13,7 +13,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn word(input: &str) -> Result<String, ExpandError> {
-    expand_word(input, &env)
+    expand_word(input, '\\', &env)
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn words_mode_splits_on_unquoted_whitespace() {
-    let words = |input: &str| expand_words(input, &env);
+    let words = |input: &str| expand_words(input, '\\', &env);
     let cases: [(&str, &[&str]); 6] = [
         ("a  b\tc", &["a", "b", "c"]),
         ("hello${SPACED}def", &["hello", "ab", "cdef"]),
@@ -124,4 +124,18 @@ fn words_mode_splits_on_unquoted_whitespace() {
         assert_eq!(words(input), Ok(expected), "input {input:?}");
     }
     assert_eq!(words("'oops"), Err(ExpandError::UnterminatedSingleQuote));
+}
+
+#[test]
+fn backtick_escape_escapes_and_leaves_backslashes_literal() {
+    let word = |input: &str| expand_word(input, '`', &env);
+    // Recorded from BuildKit with `# escape=``: ENV B=`$A C=x`y D=a\b E="q`"r".
+    for (input, expected) in [
+        ("`$EMPTY", "$EMPTY"),
+        ("x`y", "xy"),
+        ("a\\b", "a\\b"),
+        ("\"q`\"r\"", "q\"r"),
+    ] {
+        assert_eq!(word(input), Ok(expected.to_owned()), "input {input:?}");
+    }
 }

@@ -149,7 +149,7 @@ proptest! {
     ) {
         let _ = parse(&source, "Dockerfile").map_err(|e| e.to_string());
         let _ = crate::dump::dump(&crate::syntax::parse_nodes(&source, "Dockerfile"));
-        let _ = crate::expand_word(&source, &|_| Some("v".into()));
-        let _ = crate::expand_words(&source, &|_| None);
+        let _ = crate::expand_word(&source, '\\', &|_| Some("v".into()));
+        let _ = crate::expand_words(&source, '\\', &|_| None);
     }
 }

@@ -68,14 +68,16 @@ pub(super) fn apply(
             }
         }
         InstructionKind::Expose(words) => {
+            // A variable may hold several ports (`ARG PORTS="80 443/udp"`).
             for raw in words {
-                let word = state.expand(raw, span)?;
-                let port = kiln_parser::parse_port_spec(&word).map_err(|e| invalid(e, span))?;
-                for p in port.start..=port.end {
-                    state
-                        .config
-                        .exposed_ports
-                        .insert(format!("{p}/{}", port.proto), Empty {});
+                for word in state.expand_words(raw, span)? {
+                    let port = kiln_parser::parse_port_spec(&word).map_err(|e| invalid(e, span))?;
+                    for p in port.start..=port.end {
+                        state
+                            .config
+                            .exposed_ports
+                            .insert(format!("{p}/{}", port.proto), Empty {});
+                    }
                 }
             }
         }

@@ -83,6 +83,7 @@ pub(super) fn lower(
                 cwd: state.workdir(),
                 user: state.config.user.clone().unwrap_or_default(),
                 network,
+                hostname: lowering.sandbox_hostname(),
             });
             vertex(lowering, state, op, None);
         }
@@ -161,13 +162,16 @@ pub(super) fn lower(
             }
         }
         InstructionKind::Workdir(raw) => {
-            let path = state.expand(raw, span)?;
-            let path = clean_absolute(&if path.starts_with('/') {
-                path
+            // As BuildKit: the config keeps an absolute path as written (`/usr/src/`),
+            // a relative one is joined to the previous and cleaned.
+            let requested = state.expand(raw, span)?;
+            let written = if requested.starts_with('/') {
+                requested
             } else {
-                format!("{}/{path}", state.workdir())
-            });
-            state.config.working_dir = Some(path.clone());
+                clean_absolute(&format!("{}/{requested}", state.workdir()))
+            };
+            let path = clean_absolute(&written);
+            state.config.working_dir = Some(written);
             let owner = state.config.user.clone().filter(|u| !u.is_empty());
             vertex(
                 lowering,

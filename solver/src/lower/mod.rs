@@ -4,6 +4,7 @@
 mod config;
 mod instruction;
 mod state;
+mod syntax;
 
 pub use state::{HistoryStep, StageState, clean_absolute};
 
@@ -47,6 +48,7 @@ pub struct BuildPlan {
 
 /// Lowers `dockerfile` for `opts`, resolving base images in `store`.
 pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Result<BuildPlan> {
+    syntax::check(dockerfile)?;
     let target = match &opts.target {
         Some(name) => dockerfile
             .stages
@@ -172,21 +174,33 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
+    /// RUN's hostname: the `BUILDKIT_SANDBOX_HOSTNAME` build argument, else BuildKit's.
+    fn sandbox_hostname(&mut self) -> String {
+        const NAME: &str = "BUILDKIT_SANDBOX_HOSTNAME";
+        self.used_args.insert(NAME.into());
+        self.opts
+            .build_args
+            .get(NAME)
+            .filter(|h| !h.is_empty())
+            .map_or_else(|| "buildkitsandbox".into(), Clone::clone)
+    }
+
+    /// Expands `raw` with the ARGs declared before the first `FROM`.
+    fn expand_meta(&self, raw: &str, span: Span) -> Result<String> {
+        let meta = &self.meta_args;
+        kiln_parser::shell::expand_word(raw, self.dockerfile.escape(), &|n| meta.get(n).cloned())
+            .map_err(|e| SolveError::Dockerfile {
+                message: format!("failed to expand `{raw}`: {e}"),
+                span,
+            })
+    }
+
     fn meta_args(&mut self) -> Result<()> {
         for decl in &self.dockerfile.meta_args {
             let value = match self.opts.build_args.get(&decl.name) {
                 Some(v) => Some(v.clone()),
                 None => match &decl.default {
-                    Some(raw) => {
-                        let meta = &self.meta_args;
-                        Some(
-                            kiln_parser::shell::expand_word(raw, &|n| meta.get(n).cloned())
-                                .map_err(|e| SolveError::Dockerfile {
-                                    message: format!("failed to expand `{raw}`: {e}"),
-                                    span: file_span(self.dockerfile),
-                                })?,
-                        )
-                    }
+                    Some(raw) => Some(self.expand_meta(raw, file_span(self.dockerfile))?),
                     None => None,
                 },
             };
@@ -295,19 +309,9 @@ impl Lowering<'_> {
             });
         }
         self.visiting.push(index);
-        let meta = &self.meta_args;
-        let base = kiln_parser::shell::expand_word(&stage.base, &|n| meta.get(n).cloned())
-            .map_err(|e| SolveError::Dockerfile {
-                message: format!("failed to expand `{}`: {e}", stage.base),
-                span: stage.span,
-            })?;
+        let base = self.expand_meta(&stage.base, stage.span)?;
         if let Some(platform) = &stage.platform {
-            let platform = kiln_parser::shell::expand_word(platform, &|n| meta.get(n).cloned())
-                .map_err(|e| SolveError::Dockerfile {
-                    message: format!("failed to expand `{platform}`: {e}"),
-                    span: stage.span,
-                })?;
-            check_native_platform(&platform, stage.span)?;
+            check_native_platform(&self.expand_meta(platform, stage.span)?, stage.span)?;
         }
         let vertex_count = 1 + stage
             .instructions
@@ -334,14 +338,20 @@ impl Lowering<'_> {
             )
         } else {
             let (node, image) = self.image_source(&base, label(1), stage.span)?;
-            let config = image.unwrap_or_else(|| ImageConfig {
-                architecture: host_architecture().into(),
-                os: "linux".into(),
-                ..Default::default()
+            // BuildKit's scratch config: working directory `/` (PATH is added below).
+            let config = image.unwrap_or_else(|| {
+                let mut scratch = ImageConfig {
+                    architecture: host_architecture().into(),
+                    os: "linux".into(),
+                    ..Default::default()
+                };
+                scratch.config.working_dir = Some("/".into());
+                scratch
             });
             let state = StageState {
                 config: config.config.clone(),
                 node,
+                escape: self.dockerfile.escape(),
                 ..Default::default()
             };
             (state, config)

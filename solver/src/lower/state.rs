@@ -16,7 +16,7 @@ pub struct HistoryStep {
 }
 
 /// A stage being lowered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StageState {
     pub config: RunConfig,
     /// ARG values in scope (not persisted in the image).
@@ -28,6 +28,22 @@ pub struct StageState {
     pub cmd_set: bool,
     /// `MAINTAINER`: the image's author.
     pub author: Option<String>,
+    /// The Dockerfile's escape character (`# escape=`), for expansion too.
+    pub escape: char,
+}
+
+impl Default for StageState {
+    fn default() -> Self {
+        Self {
+            config: RunConfig::default(),
+            args: BTreeMap::new(),
+            node: None,
+            steps: Vec::new(),
+            cmd_set: false,
+            author: None,
+            escape: '\\',
+        }
+    }
 }
 
 impl StageState {
@@ -38,12 +54,15 @@ impl StageState {
 
     /// Expands one word (quotes removed) with the stage's ENV and ARGs.
     pub fn expand(&self, word: &str, span: Span) -> Result<String> {
-        kiln_parser::shell::expand_word(word, &|name| self.lookup(name)).map_err(|e| {
-            SolveError::Dockerfile {
-                message: format!("failed to expand `{word}`: {e}"),
-                span,
-            }
-        })
+        kiln_parser::shell::expand_word(word, self.escape, &|name| self.lookup(name))
+            .map_err(|e| expand_error(word, &e, span))
+    }
+
+    /// Expands one word and splits it at unquoted whitespace, including whitespace a
+    /// variable brings (BuildKit's words mode, used by EXPOSE).
+    pub fn expand_words(&self, word: &str, span: Span) -> Result<Vec<String>> {
+        kiln_parser::shell::expand_words(word, self.escape, &|name| self.lookup(name))
+            .map_err(|e| expand_error(word, &e, span))
     }
 
     /// Sets `key=value` in the config's Env, replacing an earlier value in place.
@@ -88,13 +107,13 @@ impl StageState {
         }
     }
 
-    /// The working directory (`/` when unset).
+    /// The working directory, cleaned (`/` when unset).
     pub fn workdir(&self) -> String {
         self.config
             .working_dir
-            .clone()
+            .as_deref()
             .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".into())
+            .map_or_else(|| "/".into(), clean_absolute)
     }
 
     /// `path` made absolute against the working directory; a trailing `/` (or a final
@@ -112,6 +131,13 @@ impl StageState {
         } else {
             cleaned
         }
+    }
+}
+
+fn expand_error(word: &str, error: &kiln_parser::ExpandError, span: Span) -> SolveError {
+    SolveError::Dockerfile {
+        message: format!("failed to expand `{word}`: {error}"),
+        span,
     }
 }
 
@@ -157,7 +183,8 @@ mod tests {
     fn paths_resolve_against_workdir() {
         let mut s = StageState::default();
         assert_eq!(s.absolute("."), "/");
-        s.config.working_dir = Some("/app".into());
+        s.config.working_dir = Some("/app/".into());
+        assert_eq!(s.workdir(), "/app");
         assert_eq!(s.absolute("."), "/app/");
         assert_eq!(s.absolute("x/../y"), "/app/y");
         assert_eq!(s.absolute("/etc/"), "/etc/");

@@ -8,11 +8,9 @@ use crate::op::{ExecOp, Vertex};
 use crate::progress::{Event, LogStream};
 use kiln_cache::OverlayMount;
 use kiln_cache::index::{CacheRecord, SnapshotRow};
-use kiln_executor::{MountSpec, NetworkMode, Output, ProcessSpec, SandboxSpec, Stream};
+use kiln_executor::{HostsFile, MountSpec, NetworkMode, Output, ProcessSpec, SandboxSpec, Stream};
 use std::path::PathBuf;
 
-/// Hostname of build containers, fixed so it never changes a step's result.
-const BUILD_HOSTNAME: &str = "kilnsandbox";
 /// Lines of output shown when a RUN fails.
 const TAIL_LINES: usize = 20;
 
@@ -23,6 +21,7 @@ pub(crate) fn overlay_sandbox(
     mountpoint: PathBuf,
     process: ProcessSpec,
     hostname: &str,
+    hosts: HostsFile,
     network: NetworkMode,
 ) -> SandboxSpec {
     SandboxSpec {
@@ -37,6 +36,7 @@ pub(crate) fn overlay_sandbox(
         mounts: Vec::new(),
         process,
         hostname: hostname.into(),
+        hosts,
         network,
         stdin: false,
     }
@@ -67,7 +67,8 @@ pub(super) async fn run(
         mount,
         active.mount_dir(),
         process,
-        BUILD_HOSTNAME,
+        &exec.hostname,
+        HostsFile::Build,
         exec.network,
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<kiln_executor::OutputChunk>();

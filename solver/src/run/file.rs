@@ -54,15 +54,23 @@ fn apply(
     let root = RootDir::open(&active.mount_dir()).map_err(step_error)?;
     let copy = match op {
         FileOp::Mkdir { path, owner } => {
-            let owner = owner.as_deref().map(|o| ids(&root, o)).transpose()?;
+            let owner = owner
+                .as_deref()
+                .map(|o| ids(&root, o, kiln_executor::resolve_ids))
+                .transpose()?;
             root.mkdir_all(path, 0o755, owner).map_err(step_error)?;
             return Ok(());
         }
         FileOp::Copy(copy) => copy,
     };
     let opts = CopyOptions {
-        chown: copy.chown.as_deref().map(|c| ids(&root, c)).transpose()?,
+        chown: copy
+            .chown
+            .as_deref()
+            .map(|c| ids(&root, c, kiln_executor::resolve_chown))
+            .transpose()?,
         chmod: copy.chmod,
+        keep_owner: copy.source == CopySource::From,
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
@@ -101,15 +109,18 @@ fn apply(
     Ok(())
 }
 
-/// `user[:group]` to numeric ids, names looked up in the root's passwd and group files.
-fn ids(root: &RootDir, spec: &str) -> Result<(u32, u32)> {
+/// `kiln_executor::resolve_ids` or `resolve_chown`: spec, passwd, group → uid, gid.
+type ResolveIds = fn(&str, &str, &str) -> std::result::Result<(u32, u32), String>;
+
+/// `user[:group]` to numeric ids by `resolve` (USER's rules or `--chown`'s), names looked
+/// up in the root's passwd and group files.
+fn ids(root: &RootDir, spec: &str, resolve: ResolveIds) -> Result<(u32, u32)> {
     let read = |path: &str| {
         root.read_file(path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
-    kiln_executor::resolve_ids(spec, &read("/etc/passwd"), &read("/etc/group"))
-        .map_err(SolveError::Instruction)
+    resolve(spec, &read("/etc/passwd"), &read("/etc/group")).map_err(SolveError::Instruction)
 }
 
 /// The error as one line, keeping a full disk recognisable.
