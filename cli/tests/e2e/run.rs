@@ -82,3 +82,34 @@ fn rm_removes_the_container_layer_and_without_it_the_layer_stays() {
         "the container's write is in its own layer"
     );
 }
+
+#[test]
+fn a_working_dir_through_symlinks_is_made_where_the_kernel_resolves_it() {
+    // /p is a link to /q/r, and /q/r/link a dangling link to ../s: `..` in a link's
+    // target is relative to where the link really is (/q/r), so /p/link/sub is /q/s/sub.
+    // The sandbox once cleaned such paths lexically (/p/../s = /s), creating /s/sub and
+    // then failing to enter /p/link/sub.
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "links",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN mkdir -p /q/r && ln -s /q/r /p && ln -s ../s /q/r/link\n",
+        )],
+    );
+    kiln.build("links:1", &dir).ok();
+    let out = kiln
+        .cmd(&[
+            "run",
+            "--rm",
+            "-w",
+            "/p/link/sub",
+            "links:1",
+            "sh",
+            "-c",
+            "pwd -P; test -e /s || echo no-stray-dir",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(out, "/q/s/sub\nno-stray-dir\n");
+}

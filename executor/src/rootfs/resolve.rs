@@ -1,4 +1,5 @@
-//! Path resolution inside a rootfs that can never escape it.
+//! Path resolution inside a rootfs that can never escape it: `kiln-inroot`'s, the same
+//! the engine's COPY and WORKDIR use, so a path means one directory for both.
 //!
 //! Every lookup is an `openat2(root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`: `..` and
 //! absolute symlinks stop at the rootfs root, so an image whose `/etc` is a symlink to
@@ -7,32 +8,9 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{
-    AtFlags, FileType, Mode, OFlags, ResolveFlags, mkdirat, openat2, statat, unlinkat,
-};
+use kiln_inroot::NewDirs;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, statat, unlinkat};
 use rustix::io::Errno;
-
-/// Flags of every in-root lookup.
-const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
-
-/// Symlinks followed while creating directories before giving up with ELOOP (Linux's limit).
-const MAX_SYMLINKS: usize = 40;
-
-/// The components of a path inside the rootfs, cleaned lexically: "." and empty components
-/// dropped, ".." removing the previous one and never going above the root.
-pub(crate) fn components(path: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// "/proc/self/fd/N" for an fd, to hand a resolved location to `mount(2)`.
 pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> String {
@@ -41,92 +19,40 @@ pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> String {
 
 /// Opens `path` inside `root` as an O_PATH fd (following symlinks, but only inside the root).
 pub(crate) fn open_in_root(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
-    open_in_root_with(root, path, OFlags::PATH)
-}
-
-/// Opens `path` inside `root` with `flags` (plus `O_CLOEXEC`).
-pub(crate) fn open_in_root_with(
-    root: BorrowedFd<'_>,
-    path: &str,
-    flags: OFlags,
-) -> Result<OwnedFd, Errno> {
-    let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() { "." } else { rel };
-    openat2(root, rel, flags | OFlags::CLOEXEC, Mode::empty(), RESOLVE)
+    kiln_inroot::open(root, path.as_bytes(), OFlags::PATH)
 }
 
 /// Opens `path` inside `root` as an O_PATH fd, refusing any symlink on the way (ELOOP): for
 /// the kernel filesystems' mount points (/proc, /dev, /sys), which runc requires to be real
 /// directories.
 pub(crate) fn open_in_root_no_symlinks(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd, Errno> {
-    let rel = path.trim_start_matches('/');
-    let rel = if rel.is_empty() { "." } else { rel };
-    let resolve = RESOLVE | ResolveFlags::NO_SYMLINKS;
-    openat2(
+    kiln_inroot::open_with(
         root,
-        rel,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        resolve,
+        path.as_bytes(),
+        OFlags::PATH,
+        ResolveFlags::NO_SYMLINKS,
     )
 }
 
-/// `mkdir -p path` inside `root`. Returns the directory (O_PATH) and the paths of the
-/// directories it created, outermost first. A dangling symlink on the way is followed inside
-/// the root and its target created, like runc's `MkdirAllInRoot`.
+/// `mkdir -p path` inside `root` with `mode`. Returns the directory (O_PATH) and the
+/// paths of the directories it created, outermost first. A dangling symlink on the way
+/// is followed inside the root and its target created, like runc's `MkdirAllInRoot`.
 pub(crate) fn mkdir_all_in_root(
     root: BorrowedFd<'_>,
     path: &str,
     mode: Mode,
 ) -> Result<(OwnedFd, Vec<String>), Errno> {
     let mut created = Vec::new();
-    let dir = mkdir_all_inner(root, path, mode, 0, &mut created)?;
+    let new = NewDirs {
+        mode: mode.bits(),
+        owner: None,
+    };
+    let dir = kiln_inroot::mkdir_all(root, path.as_bytes(), new, &mut created)?;
+    let created = created
+        .into_iter()
+        .map(|p| String::from_utf8_lossy(&p).into_owned())
+        .collect();
     Ok((dir, created))
-}
-
-fn mkdir_all_inner(
-    root: BorrowedFd<'_>,
-    path: &str,
-    mode: Mode,
-    links: usize,
-    created: &mut Vec<String>,
-) -> Result<OwnedFd, Errno> {
-    let dir_flags = OFlags::PATH | OFlags::DIRECTORY;
-    let mut dir = open_in_root_with(root, "/", dir_flags)?;
-    let mut prefix = String::new();
-    for name in components(path) {
-        let parent = prefix.clone();
-        prefix.push('/');
-        prefix.push_str(name);
-        dir = match open_in_root_with(root, &prefix, dir_flags) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => {
-                // `name` is a plain component of the already resolved parent: mkdirat cannot
-                // follow anything.
-                match mkdirat(&dir, name, mode) {
-                    Ok(()) => created.push(prefix.clone()),
-                    Err(Errno::EXIST) => {
-                        // A dangling symlink: create its target, resolved inside the root.
-                        if links >= MAX_SYMLINKS {
-                            return Err(Errno::LOOP);
-                        }
-                        let target = rustix::fs::readlinkat(&dir, name, Vec::new())?;
-                        let target = target.to_string_lossy();
-                        let target = if target.starts_with('/') {
-                            target.into_owned()
-                        } else {
-                            format!("{parent}/{target}")
-                        };
-                        mkdir_all_inner(root, &target, mode, links + 1, created)?;
-                    }
-                    Err(e) => return Err(e),
-                }
-                open_in_root_with(root, &prefix, dir_flags)?
-            }
-            Err(e) => return Err(e),
-        };
-    }
-    Ok(dir)
 }
 
 /// Creates an empty file at `path` inside `root` unless something exists there (parents are
@@ -148,20 +74,19 @@ pub(crate) fn create_file_in_root(
         Ok(_) => created.push(path.to_string()),
         // A dangling symlink: create its target, in the root. It is not a stub we own.
         Err(Errno::EXIST) => {
-            open_in_root_with(root, path, OFlags::CREATE | OFlags::WRONLY)?;
+            kiln_inroot::open(root, path.as_bytes(), OFlags::CREATE | OFlags::WRONLY)?;
         }
         Err(e) => return Err(e),
     }
     Ok(created)
 }
-
 /// Removes `path` inside `root` if it is still an empty stub: an empty directory, or an empty
 /// regular file. Returns whether it was removed.
 pub(crate) fn remove_stub_in_root(root: BorrowedFd<'_>, path: &str) -> Result<bool, Errno> {
     let Some((parent, name)) = split_parent(path) else {
         return Ok(false);
     };
-    let dir = match open_in_root_with(root, parent, OFlags::PATH | OFlags::DIRECTORY) {
+    let dir = match kiln_inroot::open_dir(root, parent.as_bytes()) {
         Ok(d) => d,
         Err(Errno::NOENT) => return Ok(false),
         Err(e) => return Err(e),
