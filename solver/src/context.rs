@@ -8,7 +8,7 @@
 use crate::error::{Result, SolveError};
 use kiln_cache::index::Index;
 use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_at, walk};
-use kiln_parser::dockerignore::Dockerignore;
+use kiln_parser::dockerignore::{Dockerignore, Pattern};
 use rustix::fs::FileType;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -105,9 +105,10 @@ impl BuildContext {
             })?;
             let mut matches = vec![String::new()];
             for segment in rel.split('/').filter(|s| !s.is_empty()) {
+                let glob = segment_glob(segment)?;
                 let mut next = Vec::new();
                 for prefix in &matches {
-                    if has_wildcard(segment) {
+                    if let Some(glob) = &glob {
                         let dir = self.root.join(prefix);
                         let Ok(entries) = fs_err::read_dir(&dir) else {
                             continue;
@@ -115,7 +116,7 @@ impl BuildContext {
                         let mut names: Vec<String> = entries
                             .filter_map(|e| e.ok())
                             .map(|e| e.file_name().to_string_lossy().into_owned())
-                            .filter(|n| wildcard_match(segment, n))
+                            .filter(|n| glob.matches(n))
                             .collect();
                         names.sort();
                         next.extend(names.into_iter().map(|n| join_rel(prefix, &n)));
@@ -390,55 +391,16 @@ pub(crate) fn has_wildcard(segment: &str) -> bool {
     segment.contains(['*', '?', '['])
 }
 
-/// Go `filepath.Match` for one path segment: `*`, `?`, `[set]`, `[!set]`, `[a-z]`, `\x`.
-pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    match_from(&p, &n)
-}
-
-fn match_from(p: &[char], n: &[char]) -> bool {
-    match p.first() {
-        None => n.is_empty(),
-        Some('*') => (0..=n.len()).any(|i| match_from(&p[1..], &n[i..])),
-        Some('?') => !n.is_empty() && match_from(&p[1..], &n[1..]),
-        Some('[') => match (n.first(), class_end(p)) {
-            (Some(&c), Some(end)) => {
-                class_matches(&p[1..end], c) && match_from(&p[end + 1..], &n[1..])
-            }
-            _ => false,
-        },
-        Some('\\') if p.len() > 1 => n.first() == Some(&p[1]) && match_from(&p[2..], &n[1..]),
-        Some(&c) => n.first() == Some(&c) && match_from(&p[1..], &n[1..]),
+/// The matcher of a COPY source segment with wildcards (`None`: a plain name). It is
+/// `.dockerignore`'s matcher, with Go `filepath.Match`'s syntax (classes negate with
+/// `^`; `[!a]` is the class of `!` and `a`), as BuildKit resolves COPY wildcards.
+pub(crate) fn segment_glob(segment: &str) -> Result<Option<Pattern>> {
+    if !has_wildcard(segment) {
+        return Ok(None);
     }
-}
-
-fn class_end(p: &[char]) -> Option<usize> {
-    let start = if matches!(p.get(1), Some('!' | '^')) {
-        2
-    } else {
-        1
-    };
-    (start + 1..p.len()).find(|&i| p[i] == ']')
-}
-
-fn class_matches(class: &[char], c: char) -> bool {
-    let (negate, body) = match class.first() {
-        Some('!') | Some('^') => (true, &class[1..]),
-        _ => (false, class),
-    };
-    let mut i = 0;
-    let mut hit = false;
-    while i < body.len() {
-        if i + 2 < body.len() && body[i + 1] == '-' {
-            hit |= body[i] <= c && c <= body[i + 2];
-            i += 3;
-        } else {
-            hit |= body[i] == c;
-            i += 1;
-        }
-    }
-    hit != negate
+    Pattern::segment(segment)
+        .map(Some)
+        .map_err(|e| SolveError::Instruction(format!("COPY source `{segment}`: {e}")))
 }
 
 #[cfg(test)]
@@ -492,12 +454,21 @@ mod tests {
 
     #[test]
     fn wildcards_follow_go_match() {
-        assert!(wildcard_match("*.sh", "greet.sh"));
-        assert!(!wildcard_match("*.sh", "greet.txt"));
-        assert!(wildcard_match("f?le", "file"));
-        assert!(wildcard_match("[a-c]x", "bx"));
-        assert!(!wildcard_match("[!a-c]x", "bx"));
-        assert!(wildcard_match("a\\*", "a*"));
+        let matches =
+            |pattern: &str, name: &str| segment_glob(pattern).unwrap().unwrap().matches(name);
+        assert!(matches("*.sh", "greet.sh"));
+        assert!(!matches("*.sh", "greet.txt"));
+        assert!(matches("f?le", "file"));
+        assert!(matches("[a-c]x", "bx"));
+        // Go negates a class with `^` only: `[!a-c]` holds `!` and a to c.
+        assert!(matches("[!a-c]x", "bx"));
+        assert!(matches("[!a-c]x", "!x"));
+        assert!(!matches("[!a-c]x", "dx"));
+        assert!(matches("[^a-c]x", "dx"));
+        assert!(!matches("[^a-c]x", "bx"));
+        assert!(matches("a\\*", "a*"));
+        assert!(segment_glob("plain").unwrap().is_none());
+        assert!(segment_glob("[a-").is_err(), "a bad pattern is an error");
     }
 
     #[test]

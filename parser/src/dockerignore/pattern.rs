@@ -67,6 +67,14 @@ impl Pattern {
         })
     }
 
+    /// One path segment of a COPY source (`*.txt`, `file-[0-9]`): Go
+    /// `filepath.Match` within a segment, as BuildKit resolves COPY wildcards, and
+    /// the very matcher `.dockerignore` patterns use (classes negate with `^`, never
+    /// `!`). Match it against single names.
+    pub fn segment(segment: &str) -> Result<Pattern, DockerignoreError> {
+        Self::compile(segment, false, segment)
+    }
+
     /// The cleaned pattern, without the leading `!` of an exception.
     pub fn text(&self) -> &str {
         &self.text

@@ -3,10 +3,11 @@
 //! resolve as if that root were `/`), and held open so the host path handed to the
 //! copy stays inside the root.
 
-use crate::context::{has_wildcard, join_rel, wildcard_match};
+use crate::context::{join_rel, segment_glob};
 use crate::error::{Result, SolveError};
 use crate::lower::clean_absolute;
 use kiln_cache::rootfs::RootDir;
+use kiln_parser::dockerignore::Pattern;
 use rustix::fs::AtFlags;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -55,13 +56,14 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
         }
         let mut matches = vec![String::new()];
         for segment in rel.split('/') {
+            let glob = segment_glob(segment)?;
             let mut next = Vec::new();
             for prefix in &matches {
-                if has_wildcard(segment) {
+                if let Some(glob) = &glob {
                     let Ok(dir) = root.open_dir(prefix) else {
                         continue;
                     };
-                    let mut names = list(dir, segment)?;
+                    let mut names = list(dir, glob)?;
                     names.sort();
                     next.extend(names.iter().map(|n| join_rel(prefix, n)));
                 } else {
@@ -90,14 +92,14 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
     Ok(out)
 }
 
-/// The names in `dir` that match `pattern`.
-fn list(dir: OwnedFd, pattern: &str) -> Result<Vec<String>> {
+/// The names in `dir` that match `glob`.
+fn list(dir: OwnedFd, glob: &Pattern) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| SolveError::Io(e.into()))?;
     for entry in entries {
         let entry = entry.map_err(|e| SolveError::Io(e.into()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name != "." && name != ".." && wildcard_match(pattern, &name) {
+        if name != "." && name != ".." && glob.matches(&name) {
             names.push(name);
         }
     }
