@@ -33,9 +33,14 @@ mod tests {
     use kiln_executor::NetworkMode;
 
     fn exec(cmd: &str) -> Op {
+        exec_with_proxy(cmd, &[])
+    }
+
+    fn exec_with_proxy(cmd: &str, proxy: &[&str]) -> Op {
         Op::Exec(ExecOp {
             args: vec!["/bin/sh".into(), "-c".into(), cmd.into()],
             env: vec![],
+            proxy_env: proxy.iter().map(|p| p.to_string()).collect(),
             cwd: "/".into(),
             user: String::new(),
             network: NetworkMode::Host,
@@ -49,6 +54,12 @@ mod tests {
         assert_eq!(a, cache_key(&exec("true"), &["p"], None));
         assert_ne!(a, cache_key(&exec("false"), &["p"], None));
         assert_ne!(a, cache_key(&exec("true"), &["q"], None));
+        let proxied = exec_with_proxy("true", &["HTTP_PROXY=http://proxy:3128"]);
+        assert_eq!(
+            a,
+            cache_key(&proxied, &["p"], None),
+            "proxies are not in keys"
+        );
         let mkdir = Op::File(FileOp::Mkdir {
             path: "/app".into(),
             owner: None,

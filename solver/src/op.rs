@@ -22,6 +22,10 @@ pub enum Op {
 pub struct ExecOp {
     pub args: Vec<String>,
     pub env: Vec<String>,
+    /// Proxy build arguments (`HTTP_PROXY`…) given but not declared: in the process's
+    /// environment, never in the cache key, the image or its history, as BuildKit.
+    #[serde(skip)]
+    pub proxy_env: Vec<String>,
     pub cwd: String,
     pub user: String,
     pub network: NetworkMode,

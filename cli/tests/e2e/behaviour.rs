@@ -354,3 +354,48 @@ fn run_hostname_and_hosts_are_buildkits() {
         "{out}"
     );
 }
+
+#[test]
+fn proxy_build_args_reach_run_without_an_arg_but_not_the_key_or_the_image() {
+    // Recorded from BuildKit: the RUN sees them, a changed proxy is still a cache hit,
+    // and neither the config's Env nor the history mention them.
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "proxy",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\nRUN echo \"p=$HTTP_PROXY n=$no_proxy\" > /p\n",
+        )],
+    );
+    let ctx = dir.display().to_string();
+    let build = |proxy: &str| {
+        let arg = format!("HTTP_PROXY={proxy}");
+        kiln.cmd(&[
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            &arg,
+            "--build-arg",
+            "no_proxy=.local",
+            "-t",
+            "proxy:1",
+            &ctx,
+        ])
+        .ok()
+    };
+    let first = build("http://proxy.example:3128");
+    assert!(!first.stderr.contains("not consumed"), "{}", first.stderr);
+    assert_eq!(
+        kiln.run_out("proxy:1", &["cat", "/p"]),
+        "p=http://proxy.example:3128 n=.local\n"
+    );
+    let second = build("http://other.example:1");
+    assert!(second.stderr.contains("CACHED"), "{}", second.stderr);
+    let c = config(&kiln, "proxy:1");
+    let text = c.to_string();
+    assert!(
+        !text.contains("proxy.example") && !text.contains("no_proxy="),
+        "{text}"
+    );
+}

@@ -80,6 +80,7 @@ pub(super) fn lower(
             let op = Op::Exec(ExecOp {
                 args: state.argv(&run.command),
                 env: state.run_env(),
+                proxy_env: lowering.proxy_env(state),
                 cwd: state.workdir(),
                 user: state.config.user.clone().unwrap_or_default(),
                 network,

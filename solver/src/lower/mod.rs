@@ -173,7 +173,37 @@ struct Lowering<'a> {
     images: Vec<(String, Span)>,
 }
 
+/// Build arguments every RUN sees without an `ARG`, as BuildKit's predefined args.
+const PROXY_ARGS: [&str; 10] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 impl Lowering<'_> {
+    /// The proxy build arguments given with `--build-arg` that the stage neither
+    /// declares nor sets, as `K=V` for RUN's environment (and never its key).
+    fn proxy_env(&mut self, state: &state::StageState) -> Vec<String> {
+        let mut env = Vec::new();
+        for name in PROXY_ARGS {
+            let Some(value) = self.opts.build_args.get(name) else {
+                continue;
+            };
+            self.used_args.insert(name.into());
+            if !state.defines(name) {
+                env.push(format!("{name}={value}"));
+            }
+        }
+        env
+    }
+
     /// RUN's hostname: the `BUILDKIT_SANDBOX_HOSTNAME` build argument, else BuildKit's.
     fn sandbox_hostname(&mut self) -> String {
         const NAME: &str = "BUILDKIT_SANDBOX_HOSTNAME";

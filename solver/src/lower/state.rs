@@ -79,6 +79,11 @@ impl StageState {
         }
     }
 
+    /// Whether `name` is an ARG in scope or in the config's Env.
+    pub fn defines(&self, name: &str) -> bool {
+        self.args.contains_key(name) || env_value(&self.config.env, name).is_some()
+    }
+
     /// The environment of a RUN: the config's Env plus ARGs it does not override.
     pub fn run_env(&self) -> Vec<String> {
         let mut env = self.config.env.clone();

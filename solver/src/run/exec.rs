@@ -59,7 +59,7 @@ pub(super) async fn run(
     .await?;
     let process = ProcessSpec {
         args: exec.args.clone(),
-        env: exec.env.clone(),
+        env: exec.env.iter().chain(&exec.proxy_env).cloned().collect(),
         cwd: exec.cwd.clone(),
         user: exec.user.clone(),
     };
