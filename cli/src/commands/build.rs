@@ -35,7 +35,11 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let outputs = super::outputs::BuildOutputs::from_args(&args)?;
     let build_args = parse_build_args(&args.build_args)?;
     let labels = parse_labels(&args.labels)?;
-    let source_date_epoch = super::source_date_epoch()?;
+    // The build argument, as buildx passes it, else the environment variable.
+    let source_date_epoch = match build_args.get("SOURCE_DATE_EPOCH") {
+        Some(v) => super::epoch_value(Some(v))?,
+        None => super::source_date_epoch()?,
+    };
     let runtime = crate::engine_runtime()?;
     let store = Arc::new(Store::open(root, LockMode::Shared)?);
     let store_for_outputs = store.clone();

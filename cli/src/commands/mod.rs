@@ -61,8 +61,13 @@ pub fn dockerfile_display(path: &Path) -> String {
 
 /// `SOURCE_DATE_EPOCH`: the time to write into images instead of the clock's.
 pub fn source_date_epoch() -> Result<Option<i64>, CliError> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => v.parse::<i64>().map(Some).map_err(|_| {
+    epoch_value(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+}
+
+/// A `SOURCE_DATE_EPOCH` value: seconds, or nothing when empty or unset.
+pub fn epoch_value(value: Option<&str>) -> Result<Option<i64>, CliError> {
+    match value {
+        Some(v) if !v.is_empty() => v.parse::<i64>().map(Some).map_err(|_| {
             CliError::user(format!(
                 "SOURCE_DATE_EPOCH must be a number of seconds, not `{v}`"
             ))

@@ -399,3 +399,39 @@ fn proxy_build_args_reach_run_without_an_arg_but_not_the_key_or_the_image() {
         "{text}"
     );
 }
+
+#[test]
+fn source_date_epoch_as_a_build_arg_sets_the_image_time_and_is_checked() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "sde",
+        &[("Dockerfile", "FROM busybox:local\nRUN true > /t\n")],
+    );
+    let ctx = dir.display().to_string();
+    let ok = kiln
+        .cmd(&[
+            "build",
+            "--build-arg",
+            "SOURCE_DATE_EPOCH=1700000000",
+            "-t",
+            "sde:1",
+            &ctx,
+        ])
+        .ok();
+    assert!(!ok.stderr.contains("not consumed"), "{}", ok.stderr);
+    assert_eq!(config(&kiln, "sde:1")["created"], "2023-11-14T22:13:20Z");
+    let bad = kiln.cmd(&[
+        "build",
+        "--build-arg",
+        "SOURCE_DATE_EPOCH=soon",
+        "-t",
+        "sde:2",
+        &ctx,
+    ]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(
+        bad.stderr.contains("SOURCE_DATE_EPOCH must be a number"),
+        "{}",
+        bad.stderr
+    );
+}

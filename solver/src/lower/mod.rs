@@ -85,7 +85,8 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
     let unused_build_args = opts
         .build_args
         .keys()
-        .filter(|k| !lowering.used_args.contains(*k))
+        // SOURCE_DATE_EPOCH is the build's, used or not.
+        .filter(|k| !lowering.used_args.contains(*k) && *k != "SOURCE_DATE_EPOCH")
         .cloned()
         .collect();
     let mut image = config;
