@@ -70,7 +70,7 @@ fn apply(
             .map(|c| ids(&root, c, kiln_executor::resolve_chown))
             .transpose()?,
         chmod: copy.chmod,
-        keep_owner: copy.source == CopySource::From,
+        keep_owner: matches!(copy.source, CopySource::Input(_)),
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
@@ -91,7 +91,7 @@ fn apply(
                 .map_err(step_error)?;
             }
         }
-        CopySource::From => {
+        CopySource::Input(_) => {
             let mount = store.readonly_mount(inputs.from)?;
             let dir = active.source_mount_dir()?;
             with_overlay(&mount, &dir, || -> Result<()> {

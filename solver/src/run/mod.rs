@@ -13,7 +13,7 @@ pub(crate) use exec::overlay_sandbox;
 
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Input, Node};
+use crate::op::{BuildGraph, Node, Role};
 use crate::progress::Reporter;
 use kiln_cache::Store;
 use kiln_cache::index::OnConflict;
@@ -121,23 +121,32 @@ impl Solver {
     }
 }
 
-/// The results a vertex takes as inputs.
+/// The results a vertex takes as inputs, in slot order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Inputs {
-    /// The filesystem the vertex changes.
-    pub parent: Option<VertexResult>,
-    /// The filesystem `COPY --from` reads.
-    pub from: Option<VertexResult>,
+    pub slots: Vec<(Role, VertexResult)>,
 }
 
 impl Inputs {
-    /// The inputs' cache keys, parent first.
-    pub fn keys(&self) -> Vec<&str> {
-        [&self.parent, &self.from]
-            .into_iter()
-            .flatten()
-            .map(|r| r.key.as_str())
+    /// The inputs' roles and cache keys, in slot order.
+    pub fn keys(&self) -> Vec<(Role, &str)> {
+        self.slots
+            .iter()
+            .map(|(role, r)| (*role, r.key.as_str()))
             .collect()
+    }
+
+    /// The filesystem the vertex changes (`None`: empty).
+    pub fn parent(&self) -> Option<&VertexResult> {
+        self.slots
+            .iter()
+            .find(|(role, _)| *role == Role::Parent)
+            .map(|(_, r)| r)
+    }
+
+    /// The input at `slot`.
+    pub fn slot(&self, slot: usize) -> Option<&VertexResult> {
+        self.slots.get(slot).map(|(_, r)| r)
     }
 }
 
@@ -175,15 +184,18 @@ impl Walk {
 
     /// The results of the vertex's inputs.
     fn inputs(&self, node: Node) -> Inputs {
-        let mut inputs = Inputs::default();
-        for edge in self.graph.edges_directed(node, Direction::Incoming) {
-            let result = self.results.get(&edge.source()).cloned();
-            match edge.weight() {
-                Input::Parent => inputs.parent = result,
-                Input::From => inputs.from = result,
-            }
+        let mut edges: Vec<_> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .filter_map(|e| {
+                let result = self.results.get(&e.source()).cloned()?;
+                Some((e.weight().slot, e.weight().role, result))
+            })
+            .collect();
+        edges.sort_by_key(|(slot, _, _)| *slot);
+        Inputs {
+            slots: edges.into_iter().map(|(_, role, r)| (role, r)).collect(),
         }
-        inputs
     }
 
     /// Records a vertex's result and makes the vertices waiting only on it ready.

@@ -3,7 +3,7 @@
 use super::{Inputs, Solver, VertexResult, at_step, blocking, exec, file};
 use crate::error::Result;
 use crate::key::cache_key;
-use crate::op::{BuildGraph, CopySource, FileOp, Node, Op};
+use crate::op::{BuildGraph, CopyOp, CopySource, FileOp, Node, Op};
 use crate::progress::Event;
 use kiln_cache::KeyLock;
 use kiln_cache::index::CacheRecord;
@@ -92,8 +92,17 @@ impl Solver {
         let vertex = &graph[node];
         let root = self.store.root().path();
         let id = node.index();
-        let parent = inputs.parent.as_ref().and_then(|r| r.snapshot.clone());
-        let from = inputs.from.as_ref().and_then(|r| r.snapshot.clone());
+        let parent = inputs.parent().and_then(|r| r.snapshot.clone());
+        let (from, from_label) = match &vertex.op {
+            Op::File(FileOp::Copy(CopyOp {
+                source: CopySource::Input(slot),
+                ..
+            })) => (
+                inputs.slot(*slot).and_then(|r| r.snapshot.clone()),
+                vertex.source_label(*slot),
+            ),
+            _ => (None, String::new()),
+        };
         let start = Instant::now();
         let (key, sources) = match &vertex.op {
             Op::Source { manifest_digest } => {
@@ -158,7 +167,7 @@ impl Solver {
                     vertex.name.clone(),
                     vertex.span,
                     self.on_conflict(),
-                    vertex.from.clone().unwrap_or_default(),
+                    from_label,
                 );
                 blocking(move || {
                     let inputs = file::FileInputs {
