@@ -1,23 +1,21 @@
 //! The scheduler: a topological walk of the build graph on tokio where every vertex
-//! whose input is ready runs at once (bounded by `jobs`), each one either a cache hit
-//! or run and committed.
+//! whose inputs are ready runs at once (bounded by `jobs`), each one either a cache hit
+//! or run and committed. It reaches storage and the sandbox only through the traits of
+//! [`crate::backend`].
 
 mod exec;
-mod file;
-pub(crate) mod mount;
-mod stage_source;
+mod sources;
 mod tail;
 mod vertex;
 
-pub(crate) use exec::overlay_sandbox;
+pub(crate) use crate::backend::error_chain;
 
+use crate::backend::Backend;
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Node, Role};
 use crate::progress::Reporter;
-use kiln_cache::Store;
 use kiln_cache::index::OnConflict;
-use kiln_executor::Sandbox;
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 use std::collections::{HashMap, HashSet};
@@ -40,11 +38,10 @@ pub struct VertexResult {
     pub cached: bool,
 }
 
-/// Runs build graphs against a store.
+/// Runs build graphs against a backend (in production, a store and the sandbox).
 #[derive(Clone)]
 pub struct Solver {
-    pub store: Arc<Store>,
-    pub sandbox: Arc<Sandbox>,
+    pub backend: Backend,
     pub context: Arc<BuildContext>,
     pub reporter: Arc<dyn Reporter>,
     /// `--no-cache`: run every vertex, replacing its cache record.
@@ -77,13 +74,8 @@ impl Solver {
             tasks.shutdown().await;
             return Err(e);
         }
-        let (store, hits) = (self.store.clone(), std::mem::take(&mut walk.hits));
-        blocking(move || {
-            Ok(store
-                .index()
-                .touch_records(&hits, kiln_cache::root::unix_now())?)
-        })
-        .await?;
+        let (cache, hits) = (self.backend.cache.clone(), std::mem::take(&mut walk.hits));
+        blocking(move || cache.touch(&hits)).await?;
         Ok(walk.results)
     }
 
@@ -237,18 +229,6 @@ fn at_step(e: SolveError, step: &str, span: kiln_parser::Span, root: &Path) -> S
         },
         other => other,
     }
-}
-
-/// An error and its sources on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `target` and every vertex it depends on.
