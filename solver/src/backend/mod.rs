@@ -23,6 +23,8 @@
 //! The production implementations are [`StoreBackend`] (a `kiln_cache::Store`) and
 //! [`SandboxExecutor`] (a `kiln_executor::Sandbox`).
 
+#[cfg(test)]
+pub(crate) mod fake;
 mod file;
 pub(crate) mod mount;
 mod sandbox;

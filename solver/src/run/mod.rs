@@ -6,6 +6,8 @@
 mod exec;
 mod sources;
 mod tail;
+#[cfg(test)]
+mod tests;
 mod vertex;
 
 pub(crate) use crate::backend::error_chain;
