@@ -140,8 +140,7 @@ pub async fn build(
     let plan = lower_pulling(&request, &store, reporter.as_ref()).await?;
     let graph = Arc::new(plan.graph);
     let solver = Solver {
-        store: store.clone(),
-        sandbox,
+        backend: crate::backend::Backend::store(store.clone(), sandbox),
         context,
         reporter,
         no_cache: request.no_cache,

@@ -8,8 +8,8 @@
 //! └── mnt/     where the root filesystem is mounted
 //! ```
 
+use crate::backend::overlay_sandbox;
 use crate::error::{Result, SolveError};
-use crate::run::overlay_sandbox;
 use kiln_cache::Store;
 use kiln_executor::{NetworkMode, Output, ProcessSpec, Sandbox};
 use std::path::{Path, PathBuf};

@@ -164,7 +164,7 @@ impl BuildContext {
     /// A digest over the sources' names, types, modes, link targets and contents
     /// (never mtimes or owners, which COPY does not carry over). Directories are walked
     /// fd-relative and without recursion, so sources of any depth hash.
-    pub fn digest(&self, sources: &[Source], index: &Index) -> Result<String> {
+    pub fn digest(&self, sources: &[Source], index: Option<&Index>) -> Result<String> {
         let mut digest = ContentDigest {
             context: self,
             source: None,
@@ -181,7 +181,9 @@ impl BuildContext {
                 .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?
                 .into();
             digest.source = Some(source);
-            digest.known = index.stat_digests_under(&source.path.to_string_lossy())?;
+            if let Some(index) = index {
+                digest.known = index.stat_digests_under(&source.path.to_string_lossy())?;
+            }
             let body = digest.body(&stat, b"", &|| fs_err::read_link(&source.path), &|| {
                 Ok(fs_err::File::open(&source.path)?.into())
             })?;
@@ -194,7 +196,9 @@ impl BuildContext {
                 walk(top, &source.path, &mut digest)?;
             }
         }
-        index.put_stat_digests(&digest.fresh)?;
+        if let Some(index) = index {
+            index.put_stat_digests(&digest.fresh)?;
+        }
         Ok(format!("sha256:{}", hex::encode(digest.hasher.finalize())))
     }
 }
@@ -430,13 +434,13 @@ mod tests {
             "an ignored source is not found"
         );
         let src = ctx.resolve(&["app".into()]).unwrap();
-        let with_ignored = ctx.digest(&src, &index).unwrap();
+        let with_ignored = ctx.digest(&src, Some(&index)).unwrap();
         // Changing ignored files changes nothing.
         std::fs::write(dir.path().join("app/secret.key"), "changed").unwrap();
         std::fs::write(dir.path().join("app/logs/x.log"), "changed").unwrap();
-        assert_eq!(ctx.digest(&src, &index).unwrap(), with_ignored);
+        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
         std::fs::write(dir.path().join("app/a"), "changed").unwrap();
-        assert_ne!(ctx.digest(&src, &index).unwrap(), with_ignored);
+        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
         // The Dockerfile's own ignore file wins over the context's.
         std::fs::write(dir.path().join("Dockerfile.dockerignore"), "app/a\n").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
@@ -479,17 +483,17 @@ mod tests {
         std::fs::write(dir.path().join("a"), b"one").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
-        let d1 = ctx.digest(&src, &index).unwrap();
+        let d1 = ctx.digest(&src, Some(&index)).unwrap();
         // Rewrite the same content: new mtime and ctime, same digest.
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        assert_eq!(ctx.digest(&src, &index).unwrap(), d1);
+        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), d1);
         std::fs::write(dir.path().join("a"), b"two").unwrap();
-        let d2 = ctx.digest(&src, &index).unwrap();
+        let d2 = ctx.digest(&src, Some(&index)).unwrap();
         assert_ne!(d2, d1);
         std::fs::set_permissions(dir.path().join("a"), std::fs::Permissions::from_mode(0o700))
             .unwrap();
-        assert_ne!(ctx.digest(&src, &index).unwrap(), d2);
+        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), d2);
     }
 
     #[test]
@@ -517,10 +521,10 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["link".into()]).unwrap();
-        let before = ctx.digest(&src, &index).unwrap();
+        let before = ctx.digest(&src, Some(&index)).unwrap();
         // COPY copies the link itself, so what it points at is not part of the digest.
         std::fs::write(outside.path().join("secret"), b"two").unwrap();
-        assert_eq!(ctx.digest(&src, &index).unwrap(), before);
+        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), before);
     }
 
     #[test]
@@ -547,7 +551,7 @@ mod tests {
                         let ctx =
                             BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile")))?;
                         let sources = ctx.resolve(&[".".into()])?;
-                        ctx.digest(&sources, &index)
+                        ctx.digest(&sources, Some(&index))
                     })?;
                 thread
                     .join()

@@ -2,8 +2,8 @@
 //! the snapshot chain mounted read-only, written as one tar with no whiteouts, or that
 //! tar unpacked into a folder.
 
+use crate::backend::mount::with_overlay;
 use crate::error::{Result, SolveError};
-use crate::run::mount::with_overlay;
 use kiln_cache::Store;
 use kiln_cache::layer::{LayerOptions, apply_layer, write_layer};
 use std::io::Write;

@@ -5,6 +5,7 @@
 //! **Architecture Invariant:** the solver never draws a terminal; it reports through
 //! [`progress::Reporter`].
 
+pub mod backend;
 pub mod build;
 pub mod container;
 pub mod context;

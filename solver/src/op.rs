@@ -43,14 +43,16 @@ pub enum FileOp {
     Mkdir { path: String, owner: Option<String> },
 }
 
-/// Where COPY takes its sources from.
+/// Where COPY takes its files from. Each kind has one place that gives its content
+/// digest for the cache key (`run/sources.rs`); ADD's remote URLs and heredocs' inline
+/// files join here as kinds of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum CopySource {
-    /// The build context (sources are hashed into the key).
+    /// A selection of the build context: its files' content digest is in the key.
     Context,
-    /// The vertex's [`Input::From`] (another stage or an image, whose key already
-    /// identifies its content).
-    From,
+    /// The filesystem of the vertex's input at this slot, with [`Role::Source`]:
+    /// another stage or an image, whose key already identifies its content.
+    Input(usize),
 }
 
 /// COPY sources (cleaned, possibly with wildcards; relative to the context or to the
@@ -75,21 +77,43 @@ pub struct Vertex {
     pub description: String,
     /// Where the instruction is in the Dockerfile.
     pub span: Span,
-    /// What `COPY --from` reads, for messages: ``stage `build` `` or ``image `x:1` ``.
-    pub from: Option<String>,
+    /// How messages name each [`Role::Source`] input, by slot: ``stage `build` `` or
+    /// ``image `x:1` ``.
+    pub sources: Vec<(usize, String)>,
 }
 
-/// What an edge gives the vertex it points to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Input {
-    /// The filesystem the vertex changes.
+impl Vertex {
+    /// How messages name the source input at `slot`.
+    pub fn source_label(&self, slot: usize) -> String {
+        self.sources
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, label)| label.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What an input's filesystem is to the vertex it feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Role {
+    /// The filesystem the vertex changes (at most one input has it).
     Parent,
-    /// The filesystem `COPY --from` reads.
-    From,
+    /// A filesystem the vertex reads files from (`COPY --from`). An op names its
+    /// sources by slot ([`CopySource::Input`]), so a step may read any number.
+    Source,
+    // `RUN --mount` adds `Mount`: a filesystem the process sees at a path.
+}
+
+/// An edge `a → b`: `b` takes `a`'s filesystem as its input number `slot`. A vertex's
+/// slots are `0..n` without gaps; its key hashes its inputs' keys in slot order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Edge {
+    pub role: Role,
+    pub slot: usize,
 }
 
 /// A DAG of vertices; an edge `a → b` means `b` takes `a`'s filesystem as input.
-pub type BuildGraph = DiGraph<Vertex, Input>;
+pub type BuildGraph = DiGraph<Vertex, Edge>;
 
 /// Node handle in a [`BuildGraph`].
 pub type Node = NodeIndex;

@@ -1,11 +1,11 @@
-//! Lowering of the instructions that add vertices (RUN, COPY, WORKDIR); the rest
-//! go to [`super::config`].
+//! Lowering one instruction: the ones that add vertices go to a file per feature
+//! (`run.rs`, `copy.rs`, `workdir.rs`), the rest to [`super::config`]. Every vertex
+//! goes through [`add_step`] with its [`StepInputs`].
 
 use super::Lowering;
-use super::state::{HistoryStep, StageState, clean_absolute};
+use super::state::{HistoryStep, StageState};
 use crate::error::{Result, SolveError};
-use crate::op::{CopyOp, CopySource, ExecOp, FileOp, Input, Node, Op};
-use kiln_executor::NetworkMode;
+use crate::op::{Edge, Node, Role};
 use kiln_parser::{Instruction, InstructionKind, Span};
 
 /// Whether the instruction adds a vertex (and so a progress line).
@@ -16,7 +16,7 @@ pub(super) fn makes_vertex(kind: &InstructionKind) -> bool {
     )
 }
 
-fn invalid(message: impl Into<String>, span: Span) -> SolveError {
+pub(super) fn invalid(message: impl Into<String>, span: Span) -> SolveError {
     SolveError::Dockerfile {
         message: message.into(),
         span,
@@ -30,163 +30,68 @@ pub(super) fn lower(
     name: String,
 ) -> Result<()> {
     let span = instr.span;
-    let vertex =
-        |lowering: &mut Lowering<'_>, state: &mut StageState, op: Op, from: Option<Node>| {
-            let mut inputs: Vec<(Node, Input)> =
-                state.node.map(|n| (n, Input::Parent)).into_iter().collect();
-            inputs.extend(from.map(|n| (n, Input::From)));
-            let node = lowering.add(op, inputs, name.clone(), instr.original.clone(), span);
-            state.node = Some(node);
-            state.steps.push(HistoryStep {
-                created_by: instr.original.clone(),
-                node: Some(node),
-            });
-        };
-    let config_step = |state: &mut StageState| {
-        state.steps.push(HistoryStep {
-            created_by: instr.original.clone(),
-            node: None,
-        });
-    };
-    match &instr.kind {
-        InstructionKind::Run(run) => {
-            if !run.heredocs.is_empty() {
-                return Err(invalid("RUN with a heredoc is not supported yet", span));
-            }
-            if !run.mounts.is_empty() {
-                return Err(invalid("RUN --mount is not supported yet", span));
-            }
-            if run.security.is_some() {
-                return Err(invalid("RUN --security is not supported yet", span));
-            }
-            let network = match run.network.as_deref() {
-                None | Some("default") => lowering.opts.network,
-                Some("none") => NetworkMode::None,
-                Some("host") if lowering.opts.allow_network_host => NetworkMode::Host,
-                Some("host") => {
-                    return Err(invalid(
-                        "`RUN --network=host` needs the `network.host` entitlement: \
-                         pass `--allow network.host` to `kiln build` to grant it",
-                        span,
-                    ));
-                }
-                Some(other) => {
-                    return Err(invalid(
-                        format!("unsupported network mode \"{other}\""),
-                        span,
-                    ));
-                }
-            };
-            let op = Op::Exec(ExecOp {
-                args: state.argv(&run.command),
-                env: state.run_env(),
-                proxy_env: lowering.proxy_env(state),
-                cwd: state.workdir(),
-                user: state.config.user.clone().unwrap_or_default(),
-                network,
-                hostname: lowering.sandbox_hostname(),
-            });
-            vertex(lowering, state, op, None);
-        }
-        InstructionKind::Copy(copy) => {
-            if !copy.inline.is_empty() {
-                return Err(invalid("COPY with a heredoc is not supported yet", span));
-            }
-            if copy.link || copy.parents || !copy.exclude.is_empty() {
-                return Err(invalid(
-                    "COPY --link, --parents and --exclude are not supported yet",
-                    span,
-                ));
-            }
-            let sources = copy
-                .sources
-                .iter()
-                .map(|s| state.expand(s, span))
-                .collect::<Result<Vec<_>>>()?;
-            let dest = state.absolute(&state.expand(&copy.dest, span)?);
-            if sources.len() > 1 && !dest.ends_with('/') {
-                return Err(invalid(
-                    "When using COPY with more than one source file, the destination must be a directory and end with a /",
-                    span,
-                ));
-            }
-            let chmod = match &copy.chmod {
-                Some(raw) => {
-                    let text = state.expand(raw, span)?;
-                    Some(
-                        u32::from_str_radix(&text, 8)
-                            .ok()
-                            .filter(|m| *m <= 0o7777)
-                            .ok_or_else(|| {
-                                invalid(format!("invalid chmod parameter: {text}"), span)
-                            })?,
-                    )
-                }
-                None => None,
-            };
-            let chown = copy
-                .chown
-                .as_ref()
-                .map(|c| state.expand(c, span))
-                .transpose()?;
-            let (source, from, label) = match &copy.from {
-                None => (CopySource::Context, None, None),
-                Some(raw) => {
-                    let from = state.expand(raw, span)?;
-                    let (node, label) = lowering.copy_from(&from, span)?;
-                    let node = match node {
-                        Some(node) => node,
-                        // An empty stage: every source will be "not found".
-                        None => lowering.add(
-                            Op::Source {
-                                manifest_digest: None,
-                            },
-                            Vec::new(),
-                            "[from] scratch".into(),
-                            "FROM scratch".into(),
-                            span,
-                        ),
-                    };
-                    (CopySource::From, Some(node), Some(label))
-                }
-            };
-            let op = Op::File(FileOp::Copy(CopyOp {
-                source,
-                sources,
-                dest,
-                chown,
-                chmod,
-            }));
-            vertex(lowering, state, op, from);
-            if let Some(node) = state.node {
-                lowering.graph[node].from = label;
-            }
-        }
-        InstructionKind::Workdir(raw) => {
-            // As BuildKit: the config keeps an absolute path as written (`/usr/src/`),
-            // a relative one is joined to the previous and cleaned.
-            let requested = state.expand(raw, span)?;
-            let written = if requested.starts_with('/') {
-                requested
-            } else {
-                clean_absolute(&format!("{}/{requested}", state.workdir()))
-            };
-            let path = clean_absolute(&written);
-            state.config.working_dir = Some(written);
-            let owner = state.config.user.clone().filter(|u| !u.is_empty());
-            vertex(
-                lowering,
-                state,
-                Op::File(FileOp::Mkdir { path, owner }),
-                None,
-            );
-        }
+    let (op, inputs) = match &instr.kind {
+        InstructionKind::Run(run) => super::run::lower(lowering, state, run, span)?,
+        InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, span)?,
+        InstructionKind::Workdir(raw) => super::workdir::lower(state, raw, span)?,
         InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
         kind => {
             if super::config::apply(lowering, state, kind, span)? {
-                config_step(state);
+                state.steps.push(HistoryStep {
+                    created_by: instr.original.clone(),
+                    node: None,
+                });
             }
+            return Ok(());
+        }
+    };
+    let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
+    lowering.graph[node].sources = inputs.labels;
+    state.node = Some(node);
+    state.steps.push(HistoryStep {
+        created_by: instr.original.clone(),
+        node: Some(node),
+    });
+    Ok(())
+}
+
+/// The inputs of a step being lowered: the stage's filesystem so far as its parent
+/// (slot 0, unless the stage is still empty), then each source it reads.
+pub(super) struct StepInputs {
+    edges: Vec<(Node, Edge)>,
+    /// How messages name each source, by slot.
+    labels: Vec<(usize, String)>,
+}
+
+impl StepInputs {
+    /// Inputs that change the stage's current filesystem.
+    pub fn on(state: &StageState) -> Self {
+        let edges = state
+            .node
+            .map(|n| {
+                let edge = Edge {
+                    role: Role::Parent,
+                    slot: 0,
+                };
+                (n, edge)
+            })
+            .into_iter()
+            .collect();
+        Self {
+            edges,
+            labels: Vec::new(),
         }
     }
-    Ok(())
+
+    /// Adds `node` as a filesystem the step reads; returns its slot.
+    pub fn source(&mut self, node: Node, label: String) -> usize {
+        let slot = self.edges.len();
+        let edge = Edge {
+            role: Role::Source,
+            slot,
+        };
+        self.edges.push((node, edge));
+        self.labels.push((slot, label));
+        slot
+    }
 }

@@ -2,14 +2,17 @@
 //! starting from the target and pulling in only the stages it needs.
 
 mod config;
+mod copy;
 mod instruction;
+mod run;
 mod state;
 mod syntax;
+mod workdir;
 
 pub use state::{HistoryStep, StageState, clean_absolute};
 
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Input, Node, Op, Vertex};
+use crate::op::{BuildGraph, Edge, Node, Op, Vertex};
 use kiln_cache::Store;
 use kiln_cache::oci::{ImageConfig, host_architecture};
 use kiln_executor::NetworkMode;
@@ -164,7 +167,7 @@ struct Lowering<'a> {
     opts: &'a BuildOptions,
     graph: BuildGraph,
     /// Identical vertices (same op, same inputs) are added once.
-    dedup: HashMap<(String, Vec<(Node, Input)>), Node>,
+    dedup: HashMap<(String, Vec<(Node, Edge)>), Node>,
     stages: Vec<Option<LoweredStage>>,
     used_args: BTreeSet<String>,
     meta_args: BTreeMap<String, String>,
@@ -247,7 +250,7 @@ impl Lowering<'_> {
     fn add(
         &mut self,
         op: Op,
-        inputs: Vec<(Node, Input)>,
+        inputs: Vec<(Node, Edge)>,
         name: String,
         description: String,
         span: Span,
@@ -262,7 +265,7 @@ impl Lowering<'_> {
             name,
             description,
             span,
-            from: None,
+            sources: Vec::new(),
         });
         for &(input, kind) in &key.1 {
             self.graph.add_edge(input, node, kind);

@@ -1,23 +1,23 @@
 //! The scheduler: a topological walk of the build graph on tokio where every vertex
-//! whose input is ready runs at once (bounded by `jobs`), each one either a cache hit
-//! or run and committed.
+//! whose inputs are ready runs at once (bounded by `jobs`), each one either a cache hit
+//! or run and committed. It reaches storage and the sandbox only through the traits of
+//! [`crate::backend`].
 
 mod exec;
-mod file;
-pub(crate) mod mount;
-mod stage_source;
+mod sources;
 mod tail;
+#[cfg(test)]
+mod tests;
 mod vertex;
 
-pub(crate) use exec::overlay_sandbox;
+pub(crate) use crate::backend::error_chain;
 
+use crate::backend::Backend;
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Input, Node};
+use crate::op::{BuildGraph, Node, Role};
 use crate::progress::Reporter;
-use kiln_cache::Store;
 use kiln_cache::index::OnConflict;
-use kiln_executor::Sandbox;
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 use std::collections::{HashMap, HashSet};
@@ -40,11 +40,10 @@ pub struct VertexResult {
     pub cached: bool,
 }
 
-/// Runs build graphs against a store.
+/// Runs build graphs against a backend (in production, a store and the sandbox).
 #[derive(Clone)]
 pub struct Solver {
-    pub store: Arc<Store>,
-    pub sandbox: Arc<Sandbox>,
+    pub backend: Backend,
     pub context: Arc<BuildContext>,
     pub reporter: Arc<dyn Reporter>,
     /// `--no-cache`: run every vertex, replacing its cache record.
@@ -77,13 +76,8 @@ impl Solver {
             tasks.shutdown().await;
             return Err(e);
         }
-        let (store, hits) = (self.store.clone(), std::mem::take(&mut walk.hits));
-        blocking(move || {
-            Ok(store
-                .index()
-                .touch_records(&hits, kiln_cache::root::unix_now())?)
-        })
-        .await?;
+        let (cache, hits) = (self.backend.cache.clone(), std::mem::take(&mut walk.hits));
+        blocking(move || cache.touch(&hits)).await?;
         Ok(walk.results)
     }
 
@@ -121,23 +115,32 @@ impl Solver {
     }
 }
 
-/// The results a vertex takes as inputs.
+/// The results a vertex takes as inputs, in slot order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Inputs {
-    /// The filesystem the vertex changes.
-    pub parent: Option<VertexResult>,
-    /// The filesystem `COPY --from` reads.
-    pub from: Option<VertexResult>,
+    pub slots: Vec<(Role, VertexResult)>,
 }
 
 impl Inputs {
-    /// The inputs' cache keys, parent first.
-    pub fn keys(&self) -> Vec<&str> {
-        [&self.parent, &self.from]
-            .into_iter()
-            .flatten()
-            .map(|r| r.key.as_str())
+    /// The inputs' roles and cache keys, in slot order.
+    pub fn keys(&self) -> Vec<(Role, &str)> {
+        self.slots
+            .iter()
+            .map(|(role, r)| (*role, r.key.as_str()))
             .collect()
+    }
+
+    /// The filesystem the vertex changes (`None`: empty).
+    pub fn parent(&self) -> Option<&VertexResult> {
+        self.slots
+            .iter()
+            .find(|(role, _)| *role == Role::Parent)
+            .map(|(_, r)| r)
+    }
+
+    /// The input at `slot`.
+    pub fn slot(&self, slot: usize) -> Option<&VertexResult> {
+        self.slots.get(slot).map(|(_, r)| r)
     }
 }
 
@@ -175,15 +178,18 @@ impl Walk {
 
     /// The results of the vertex's inputs.
     fn inputs(&self, node: Node) -> Inputs {
-        let mut inputs = Inputs::default();
-        for edge in self.graph.edges_directed(node, Direction::Incoming) {
-            let result = self.results.get(&edge.source()).cloned();
-            match edge.weight() {
-                Input::Parent => inputs.parent = result,
-                Input::From => inputs.from = result,
-            }
+        let mut edges: Vec<_> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .filter_map(|e| {
+                let result = self.results.get(&e.source()).cloned()?;
+                Some((e.weight().slot, e.weight().role, result))
+            })
+            .collect();
+        edges.sort_by_key(|(slot, _, _)| *slot);
+        Inputs {
+            slots: edges.into_iter().map(|(_, role, r)| (role, r)).collect(),
         }
-        inputs
     }
 
     /// Records a vertex's result and makes the vertices waiting only on it ready.
@@ -225,18 +231,6 @@ fn at_step(e: SolveError, step: &str, span: kiln_parser::Span, root: &Path) -> S
         },
         other => other,
     }
-}
-
-/// An error and its sources on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `target` and every vertex it depends on.

@@ -1,20 +1,21 @@
 //! One vertex: a cache hit found inline by the scheduler, or run in its own task.
 
-use super::{Inputs, Solver, VertexResult, at_step, blocking, exec, file};
+use super::sources::{self, Resolved};
+use super::{Inputs, Solver, VertexResult, at_step, blocking, exec};
+use crate::backend::{Committed, FileSources, KeyGuard};
 use crate::error::Result;
 use crate::key::cache_key;
-use crate::op::{BuildGraph, CopySource, FileOp, Node, Op};
+use crate::op::{BuildGraph, CopyOp, CopySource, FileOp, Node, Op, Vertex};
 use crate::progress::Event;
-use kiln_cache::KeyLock;
 use kiln_cache::index::CacheRecord;
-use kiln_cache::oci::chain_ids;
 use kiln_cache::root::unix_now;
 use std::time::{Duration, Instant};
 
 impl Solver {
     /// The vertex's result if it needs no work: a cache hit, or a base image whose
-    /// snapshots exist. Cheap (index reads), so the scheduler calls it inline. COPY
-    /// needs its sources hashed first, so it always goes to [`Solver::run_vertex`].
+    /// snapshots exist. Cheap (index reads), so the scheduler calls it inline. A key
+    /// that needs a content digest (COPY from the context) always goes to
+    /// [`Solver::run_vertex`].
     pub(super) fn try_cached(
         &self,
         graph: &BuildGraph,
@@ -34,24 +35,13 @@ impl Solver {
                         cached: false,
                     }));
                 };
-                let image = self.store.image_by_manifest(manifest)?;
-                let snapshot = match chain_ids(&image.config.rootfs.diff_ids).pop() {
-                    Some(chain) => match self.store.index().chain_snapshot(&chain)? {
-                        Some(id) => Some(id),
-                        None => return Ok(None),
-                    },
-                    None => None,
+                let Some(image) = self.backend.cache.image(manifest)? else {
+                    return Ok(None);
                 };
                 self.report_cached(node, &vertex.name);
-                Ok(Some(VertexResult {
-                    key,
-                    snapshot,
-                    created: image.row.created,
-                    empty: false,
-                    cached: false,
-                }))
+                Ok(Some(result(key, image, false)))
             }
-            Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => Ok(None),
+            op if sources::needs_digest(op) => Ok(None),
             op => self.lookup(node, &vertex.name, cache_key(op, &inputs.keys(), None)),
         }
     }
@@ -61,17 +51,11 @@ impl Solver {
         if self.no_cache {
             return Ok(None);
         }
-        let Some((record, empty)) = self.store.index().lookup_record(&key)? else {
+        let Some(hit) = self.backend.cache.lookup(&key)? else {
             return Ok(None);
         };
         self.report_cached(node, name);
-        Ok(Some(VertexResult {
-            key,
-            snapshot: Some(record.snapshot),
-            created: record.created,
-            empty,
-            cached: true,
-        }))
+        Ok(Some(result(key, hit, true)))
     }
 
     fn report_cached(&self, node: Node, name: &str) {
@@ -81,7 +65,7 @@ impl Solver {
         });
     }
 
-    /// Does a vertex's work: unpacks a base image, hashes COPY sources (then looks up
+    /// Does a vertex's work: unpacks a base image, digests its sources (then looks up
     /// the cache), or runs the step and commits its snapshot with a cache record.
     pub(super) async fn run_vertex(
         &self,
@@ -90,42 +74,35 @@ impl Solver {
         inputs: Inputs,
     ) -> Result<VertexResult> {
         let vertex = &graph[node];
-        let root = self.store.root().path();
-        let id = node.index();
-        let parent = inputs.parent.as_ref().and_then(|r| r.snapshot.clone());
-        let from = inputs.from.as_ref().and_then(|r| r.snapshot.clone());
+        let root = &self.backend.root;
         let start = Instant::now();
-        let (key, sources) = match &vertex.op {
-            Op::Source { manifest_digest } => {
-                let key = cache_key(&vertex.op, &[], None);
-                // One process unpacks a base image; the others find its snapshots.
-                let _lock = self.lock_key(&key).await?;
-                return self
-                    .unpack_source(id, &vertex.name, manifest_digest.clone(), key)
-                    .await
-                    .map_err(|e| e.on_full_disk(&vertex.name, Some(vertex.span), root));
-            }
-            Op::File(FileOp::Copy(copy)) if copy.source == CopySource::Context => {
-                let (context, store, patterns) = (
-                    self.context.clone(),
-                    self.store.clone(),
-                    copy.sources.clone(),
-                );
-                let (sources, digest) = blocking(move || {
-                    let sources = context.resolve(&patterns)?;
-                    let digest = context.digest(&sources, store.index())?;
-                    Ok((sources, digest))
-                })
+        if let Op::Source { manifest_digest } = &vertex.op {
+            let key = cache_key(&vertex.op, &[], None);
+            // One process unpacks a base image; the others find its snapshots.
+            let _lock = self.lock_key(&key).await?;
+            return self
+                .unpack_source(node.index(), &vertex.name, manifest_digest.clone(), key)
                 .await
-                .map_err(|e| at_step(e, &vertex.name, vertex.span, root))?;
-                let key = cache_key(&vertex.op, &inputs.keys(), Some(&digest));
-                if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
-                    return Ok(hit);
-                }
-                (key, Some(sources))
-            }
-            op => (cache_key(op, &inputs.keys(), None), None),
+                .map_err(|e| e.on_full_disk(&vertex.name, Some(vertex.span), root));
+        }
+        let (content, resolved) = if sources::needs_digest(&vertex.op) {
+            let (op, context, cache) = (
+                vertex.op.clone(),
+                self.context.clone(),
+                self.backend.cache.clone(),
+            );
+            blocking(move || sources::digest(&op, &context, cache.as_ref()))
+                .await
+                .map_err(|e| at_step(e, &vertex.name, vertex.span, root))?
+        } else {
+            (None, Resolved::default())
         };
+        let key = cache_key(&vertex.op, &inputs.keys(), content.as_deref());
+        if content.is_some()
+            && let Some(hit) = self.lookup(node, &vertex.name, key.clone())?
+        {
+            return Ok(hit);
+        }
         // Another kiln process may be building this key: wait for it, then take its
         // record rather than run the step again. `--no-cache` runs it regardless.
         let _lock = if self.no_cache {
@@ -138,7 +115,7 @@ impl Solver {
             Some(lock)
         };
         self.reporter.event(Event::Started {
-            vertex: id,
+            vertex: node.index(),
             name: vertex.name.clone(),
         });
         let record = CacheRecord {
@@ -149,49 +126,25 @@ impl Solver {
             last_used: unix_now(),
         };
         let outcome = match &vertex.op {
-            Op::Exec(exec) => exec::run(self, id, vertex, exec, parent, record).await,
-            Op::File(op) => {
-                let (store, context, op, step, span, on_conflict, from_label) = (
-                    self.store.clone(),
-                    self.context.clone(),
-                    op.clone(),
-                    vertex.name.clone(),
-                    vertex.span,
-                    self.on_conflict(),
-                    vertex.from.clone().unwrap_or_default(),
-                );
-                blocking(move || {
-                    let inputs = file::FileInputs {
-                        context: &context,
-                        sources: sources.as_deref(),
-                        from: from.as_deref(),
-                        from_label: &from_label,
-                    };
-                    file::run(&store, &op, parent.as_deref(), inputs, record, on_conflict)
-                })
+            Op::Exec(op) => exec::run(self, node.index(), vertex, op, &inputs, record).await,
+            Op::File(op) => self
+                .run_file(vertex, op, &inputs, resolved, record)
                 .await
-                .map_err(|e| at_step(e, &step, span, root))
-            }
+                .map_err(|e| at_step(e, &vertex.name, vertex.span, root)),
             Op::Source { .. } => unreachable!("sources returned above"),
         };
         match outcome {
-            Ok(row) => {
+            Ok(committed) => {
                 self.reporter.event(Event::Completed {
-                    vertex: id,
+                    vertex: node.index(),
                     duration: start.elapsed(),
                 });
-                Ok(VertexResult {
-                    key,
-                    snapshot: Some(row.id),
-                    created: row.created,
-                    empty: row.empty,
-                    cached: false,
-                })
+                Ok(result(key, committed, false))
             }
             Err(e) => {
                 let e = e.on_full_disk(&vertex.name, Some(vertex.span), root);
                 self.reporter.event(Event::Failed {
-                    vertex: id,
+                    vertex: node.index(),
                     duration: start.elapsed(),
                     message: e.to_string(),
                 });
@@ -200,15 +153,60 @@ impl Solver {
         }
     }
 
+    /// A COPY or WORKDIR: an active snapshot over the parent, the file backend on it,
+    /// commit (or remove on failure).
+    async fn run_file(
+        &self,
+        vertex: &Vertex,
+        op: &FileOp,
+        inputs: &Inputs,
+        resolved: Resolved,
+        mut record: CacheRecord,
+    ) -> Result<Committed> {
+        let parent = inputs.parent().and_then(|r| r.snapshot.clone());
+        let input = match op {
+            FileOp::Copy(CopyOp {
+                source: CopySource::Input(slot),
+                ..
+            }) => Some((
+                inputs.slot(*slot).and_then(|r| r.snapshot.clone()),
+                vertex.source_label(*slot),
+            )),
+            _ => None,
+        };
+        let (snapshotter, files, context, op, on_conflict) = (
+            self.backend.snapshotter.clone(),
+            self.backend.files.clone(),
+            self.context.clone(),
+            op.clone(),
+            self.on_conflict(),
+        );
+        blocking(move || {
+            let active = snapshotter.prepare(parent.as_deref())?;
+            let sources = FileSources {
+                context: &context,
+                context_sources: resolved.context.as_deref(),
+                input: input.as_ref().map(|(s, l)| (s.as_deref(), l.as_str())),
+            };
+            if let Err(e) = files.apply(&active, &op, sources) {
+                let _ = snapshotter.remove(active);
+                return Err(e);
+            }
+            record.snapshot = active.id.clone();
+            snapshotter.commit(active, &record, on_conflict)
+        })
+        .await
+    }
+
     /// Waits until no other kiln process holds the lock on `key`, then holds it until
     /// the returned value is dropped. Polls, so no thread blocks and a cancelled build
     /// stops waiting at once; the kernel releases the lock if its holder dies.
-    async fn lock_key(&self, key: &str) -> Result<KeyLock> {
+    async fn lock_key(&self, key: &str) -> Result<KeyGuard> {
         let mut delay = Duration::from_millis(10);
         loop {
-            let store = self.store.clone();
+            let cache = self.backend.cache.clone();
             let key = key.to_string();
-            if let Some(lock) = blocking(move || Ok(store.try_lock_key(&key)?)).await? {
+            if let Some(lock) = blocking(move || cache.try_lock(&key)).await? {
                 return Ok(lock);
             }
             tokio::time::sleep(delay).await;
@@ -229,25 +227,30 @@ impl Solver {
             vertex: id,
             name: name.to_string(),
         });
-        let store = self.store.clone();
-        let (snapshot, created) = blocking(move || {
-            let Some(manifest) = manifest else {
-                return Ok((None, 0));
-            };
-            let image = store.image_by_manifest(&manifest)?;
-            Ok((store.image_snapshot(&image)?, image.row.created))
+        let cache = self.backend.cache.clone();
+        let image = blocking(move || match manifest {
+            Some(manifest) => cache.unpack_image(&manifest),
+            None => Ok(Committed {
+                snapshot: None,
+                created: 0,
+                empty: false,
+            }),
         })
         .await?;
         self.reporter.event(Event::Completed {
             vertex: id,
             duration: start.elapsed(),
         });
-        Ok(VertexResult {
-            key,
-            snapshot,
-            created,
-            empty: false,
-            cached: false,
-        })
+        Ok(result(key, image, false))
+    }
+}
+
+fn result(key: String, committed: Committed, cached: bool) -> VertexResult {
+    VertexResult {
+        key,
+        snapshot: committed.snapshot,
+        created: committed.created,
+        empty: committed.empty,
+        cached,
     }
 }

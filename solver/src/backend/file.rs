@@ -1,57 +1,33 @@
-//! Running COPY and WORKDIR vertices: file operations on the mounted overlay of an
-//! active snapshot, all resolved inside its root.
+//! COPY and WORKDIR for [`super::StoreBackend`]: file operations on the mounted overlay
+//! of an active snapshot, all resolved inside its root.
 
 use super::mount::with_overlay;
-use super::stage_source;
-use crate::context::{BuildContext, Source};
+use super::store::store_active;
+use super::{Active, FileSources, stage_source};
 use crate::error::{Result, SolveError};
 use crate::op::{CopySource, FileOp};
-use kiln_cache::index::{CacheRecord, OnConflict, SnapshotRow};
+use kiln_cache::Store;
 use kiln_cache::rootfs::{CopyOptions, RootDir};
-use kiln_cache::{ActiveSnapshot, Store};
 
-/// What a file operation reads besides the snapshot it changes.
-pub(super) struct FileInputs<'a> {
-    pub context: &'a BuildContext,
-    /// Resolved context sources of a COPY.
-    pub sources: Option<&'a [Source]>,
-    /// The snapshot `COPY --from` reads (`None`: an empty stage).
-    pub from: Option<&'a str>,
-    /// How messages name what `COPY --from` reads.
-    pub from_label: &'a str,
-}
-
-pub(super) fn run(
+/// Mounts the active snapshot's root, applies `op` to it, unmounts.
+pub(super) fn apply(
     store: &Store,
+    active: &Active,
     op: &FileOp,
-    parent: Option<&str>,
-    inputs: FileInputs<'_>,
-    mut record: CacheRecord,
-    on_conflict: OnConflict,
-) -> Result<SnapshotRow> {
-    let active = store.prepare(parent)?;
-    let applied = store
-        .active_mount(&active)
-        .map_err(SolveError::from)
-        .and_then(|mount| {
-            with_overlay(&mount, &active.mount_dir(), || {
-                apply(store, &active, op, &inputs)
-            })?
-        });
-    if let Err(e) = applied {
-        return Err(store.abort_after(active, e));
-    }
-    record.snapshot = active.id().to_string();
-    Ok(store.commit_step(active, &record, on_conflict)?)
-}
-
-fn apply(
-    store: &Store,
-    active: &ActiveSnapshot,
-    op: &FileOp,
-    inputs: &FileInputs<'_>,
+    sources: &FileSources<'_>,
 ) -> Result<()> {
-    let root = RootDir::open(&active.mount_dir()).map_err(step_error)?;
+    with_overlay(&active.root, &active.mountpoint, || {
+        apply_mounted(store, active, op, sources)
+    })?
+}
+
+fn apply_mounted(
+    store: &Store,
+    active: &Active,
+    op: &FileOp,
+    inputs: &FileSources<'_>,
+) -> Result<()> {
+    let root = RootDir::open(&active.mountpoint).map_err(step_error)?;
     let copy = match op {
         FileOp::Mkdir { path, owner } => {
             let owner = owner
@@ -70,7 +46,7 @@ fn apply(
             .map(|c| ids(&root, c, kiln_executor::resolve_chown))
             .transpose()?,
         chmod: copy.chmod,
-        keep_owner: copy.source == CopySource::From,
+        keep_owner: matches!(copy.source, CopySource::Input(_)),
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
@@ -82,7 +58,7 @@ fn apply(
     };
     match copy.source {
         CopySource::Context => {
-            let sources = inputs.sources.unwrap_or_default();
+            let sources = inputs.context_sources.unwrap_or_default();
             many(sources.len())?;
             for source in sources {
                 root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
@@ -91,12 +67,13 @@ fn apply(
                 .map_err(step_error)?;
             }
         }
-        CopySource::From => {
-            let mount = store.readonly_mount(inputs.from)?;
-            let dir = active.source_mount_dir()?;
+        CopySource::Input(_) => {
+            let (from, from_label) = inputs.input.unwrap_or((None, ""));
+            let mount = store.readonly_mount(from)?;
+            let dir = store_active(active)?.source_mount_dir()?;
             with_overlay(&mount, &dir, || -> Result<()> {
                 let from = RootDir::open(&dir).map_err(step_error)?;
-                let entries = stage_source::resolve(&from, &copy.sources, inputs.from_label)?;
+                let entries = stage_source::resolve(&from, &copy.sources, from_label)?;
                 many(entries.len())?;
                 for entry in &entries {
                     root.copy_in(&entry.host_path(), &copy.dest, &opts)

@@ -1,0 +1,55 @@
+//! Lowering RUN: a process over the stage's filesystem.
+
+use super::Lowering;
+use super::instruction::{StepInputs, invalid};
+use super::state::StageState;
+use crate::error::Result;
+use crate::op::{ExecOp, Op};
+use kiln_executor::NetworkMode;
+use kiln_parser::Span;
+use kiln_parser::ast::Run;
+
+pub(super) fn lower(
+    lowering: &mut Lowering<'_>,
+    state: &StageState,
+    run: &Run,
+    span: Span,
+) -> Result<(Op, StepInputs)> {
+    if !run.heredocs.is_empty() {
+        return Err(invalid("RUN with a heredoc is not supported yet", span));
+    }
+    if !run.mounts.is_empty() {
+        return Err(invalid("RUN --mount is not supported yet", span));
+    }
+    if run.security.is_some() {
+        return Err(invalid("RUN --security is not supported yet", span));
+    }
+    let network = match run.network.as_deref() {
+        None | Some("default") => lowering.opts.network,
+        Some("none") => NetworkMode::None,
+        Some("host") if lowering.opts.allow_network_host => NetworkMode::Host,
+        Some("host") => {
+            return Err(invalid(
+                "`RUN --network=host` needs the `network.host` entitlement: \
+                 pass `--allow network.host` to `kiln build` to grant it",
+                span,
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                format!("unsupported network mode \"{other}\""),
+                span,
+            ));
+        }
+    };
+    let op = Op::Exec(ExecOp {
+        args: state.argv(&run.command),
+        env: state.run_env(),
+        proxy_env: lowering.proxy_env(state),
+        cwd: state.workdir(),
+        user: state.config.user.clone().unwrap_or_default(),
+        network,
+        hostname: lowering.sandbox_hostname(),
+    });
+    Ok((op, StepInputs::on(state)))
+}

@@ -1,0 +1,25 @@
+//! Lowering WORKDIR: the image config's working directory, and a vertex creating it.
+
+use super::instruction::StepInputs;
+use super::state::{StageState, clean_absolute};
+use crate::error::Result;
+use crate::op::{FileOp, Op};
+use kiln_parser::Span;
+
+pub(super) fn lower(state: &mut StageState, raw: &str, span: Span) -> Result<(Op, StepInputs)> {
+    // As BuildKit: the config keeps an absolute path as written (`/usr/src/`), a
+    // relative one is joined to the previous and cleaned.
+    let requested = state.expand(raw, span)?;
+    let written = if requested.starts_with('/') {
+        requested
+    } else {
+        clean_absolute(&format!("{}/{requested}", state.workdir()))
+    };
+    let path = clean_absolute(&written);
+    state.config.working_dir = Some(written);
+    let owner = state.config.user.clone().filter(|u| !u.is_empty());
+    Ok((
+        Op::File(FileOp::Mkdir { path, owner }),
+        StepInputs::on(state),
+    ))
+}
