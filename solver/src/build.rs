@@ -169,8 +169,8 @@ pub async fn build(
         config.history.push(History {
             created: Some(rfc3339(when)),
             created_by: Some(step.created_by.clone()),
-            comment: Some("kiln.dockerfile.v0".into()),
-            empty_layer: result.is_none_or(|r| r.empty),
+            comment: Some(crate::lower::HISTORY_COMMENT.into()),
+            empty_layer: step.node.is_none(),
         });
     }
     let created = request.source_date_epoch.unwrap_or(time);

@@ -2,6 +2,7 @@
 //! go to [`super::config`].
 
 use super::Lowering;
+use super::history;
 use super::state::{HistoryStep, StageState, clean_absolute};
 use crate::error::{Result, SolveError};
 use crate::op::{CopyOp, CopySource, ExecOp, FileOp, Input, Node, Op};
@@ -30,21 +31,24 @@ pub(super) fn lower(
     name: String,
 ) -> Result<()> {
     let span = instr.span;
-    let vertex =
-        |lowering: &mut Lowering<'_>, state: &mut StageState, op: Op, from: Option<Node>| {
-            let mut inputs: Vec<(Node, Input)> =
-                state.node.map(|n| (n, Input::Parent)).into_iter().collect();
-            inputs.extend(from.map(|n| (n, Input::From)));
-            let node = lowering.add(op, inputs, name.clone(), instr.original.clone(), span);
-            state.node = Some(node);
-            state.steps.push(HistoryStep {
-                created_by: instr.original.clone(),
-                node: Some(node),
-            });
-        };
-    let config_step = |state: &mut StageState| {
+    let vertex = |lowering: &mut Lowering<'_>,
+                  state: &mut StageState,
+                  op: Op,
+                  from: Option<Node>,
+                  created_by: String| {
+        let mut inputs: Vec<(Node, Input)> =
+            state.node.map(|n| (n, Input::Parent)).into_iter().collect();
+        inputs.extend(from.map(|n| (n, Input::From)));
+        let node = lowering.add(op, inputs, name.clone(), instr.original.clone(), span);
+        state.node = Some(node);
         state.steps.push(HistoryStep {
-            created_by: instr.original.clone(),
+            created_by,
+            node: Some(node),
+        });
+    };
+    let config_step = |state: &mut StageState, created_by: String| {
+        state.steps.push(HistoryStep {
+            created_by,
             node: None,
         });
     };
@@ -77,15 +81,17 @@ pub(super) fn lower(
                     ));
                 }
             };
+            let args = state.argv(&run.command);
+            let created_by = history::run(&args, &state.build_arg_values());
             let op = Op::Exec(ExecOp {
-                args: state.argv(&run.command),
+                args,
                 env: state.run_env(),
                 cwd: state.workdir(),
                 user: state.config.user.clone().unwrap_or_default(),
                 network,
                 hostname: lowering.sandbox_hostname(),
             });
-            vertex(lowering, state, op, None);
+            vertex(lowering, state, op, None, created_by);
         }
         InstructionKind::Copy(copy) => {
             if !copy.inline.is_empty() {
@@ -102,25 +108,26 @@ pub(super) fn lower(
                 .iter()
                 .map(|s| state.expand(s, span))
                 .collect::<Result<Vec<_>>>()?;
-            let dest = state.absolute(&state.expand(&copy.dest, span)?);
+            let written_dest = state.expand(&copy.dest, span)?;
+            let dest = state.absolute(&written_dest);
             if sources.len() > 1 && !dest.ends_with('/') {
                 return Err(invalid(
                     "When using COPY with more than one source file, the destination must be a directory and end with a /",
                     span,
                 ));
             }
-            let chmod = match &copy.chmod {
-                Some(raw) => {
-                    let text = state.expand(raw, span)?;
-                    Some(
-                        u32::from_str_radix(&text, 8)
-                            .ok()
-                            .filter(|m| *m <= 0o7777)
-                            .ok_or_else(|| {
-                                invalid(format!("invalid chmod parameter: {text}"), span)
-                            })?,
-                    )
-                }
+            let chmod_text = copy
+                .chmod
+                .as_ref()
+                .map(|raw| state.expand(raw, span))
+                .transpose()?;
+            let chmod = match &chmod_text {
+                Some(text) => Some(
+                    u32::from_str_radix(text, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o7777)
+                        .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
+                ),
                 None => None,
             };
             let chown = copy
@@ -149,6 +156,12 @@ pub(super) fn lower(
                     (CopySource::From, Some(node), Some(label))
                 }
             };
+            let created_by = history::copy(
+                chown.as_deref(),
+                chmod_text.as_deref(),
+                &sources,
+                &written_dest,
+            );
             let op = Op::File(FileOp::Copy(CopyOp {
                 source,
                 sources,
@@ -156,7 +169,7 @@ pub(super) fn lower(
                 chown,
                 chmod,
             }));
-            vertex(lowering, state, op, from);
+            vertex(lowering, state, op, from, created_by);
             if let Some(node) = state.node {
                 lowering.graph[node].from = label;
             }
@@ -171,20 +184,26 @@ pub(super) fn lower(
                 clean_absolute(&format!("{}/{requested}", state.workdir()))
             };
             let path = clean_absolute(&written);
+            let created_by = format!("WORKDIR {written}");
             state.config.working_dir = Some(written);
+            if path == "/" {
+                // As BuildKit: `/` always exists, so no step and no layer.
+                config_step(state, created_by);
+                return Ok(());
+            }
             let owner = state.config.user.clone().filter(|u| !u.is_empty());
             vertex(
                 lowering,
                 state,
                 Op::File(FileOp::Mkdir { path, owner }),
                 None,
+                created_by,
             );
         }
         InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
         kind => {
-            if super::config::apply(lowering, state, kind, span)? {
-                config_step(state);
-            }
+            let created_by = super::config::apply(lowering, state, kind, span)?;
+            config_step(state, created_by);
         }
     }
     Ok(())

@@ -2,10 +2,12 @@
 //! starting from the target and pulling in only the stages it needs.
 
 mod config;
+mod history;
 mod instruction;
 mod state;
 mod syntax;
 
+pub use history::COMMENT as HISTORY_COMMENT;
 pub use state::{HistoryStep, StageState, clean_absolute};
 
 use crate::error::{Result, SolveError};
@@ -331,6 +333,7 @@ impl Lowering<'_> {
             (
                 StageState {
                     args: BTreeMap::new(),
+                    build_args: Vec::new(),
                     cmd_set: false,
                     ..state
                 },
