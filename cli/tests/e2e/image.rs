@@ -303,6 +303,25 @@ fn history_entries_read_like_buildkits() {
 }
 
 #[test]
+fn a_step_that_changes_nothing_still_has_a_layer() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "nochange",
+        &[("Dockerfile", "FROM busybox:local\nRUN true\nWORKDIR /tmp\n")],
+    );
+    kiln.build("nochange:1", &dir).ok();
+    let c = config(&kiln, "nochange:1");
+    let diff_ids = c["rootfs"]["diff_ids"].as_array().unwrap();
+    // As BuildKit: busybox's layer, then the empty tar for each step.
+    let empty = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+    assert_eq!(diff_ids.len(), 3, "{c}");
+    assert_eq!(diff_ids[1], empty);
+    assert_eq!(diff_ids[2], empty);
+    let out = kiln.cmd(&["history", "nochange:1"]).ok().stdout;
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
 fn source_date_epoch_gives_identical_images_and_oci_archives_across_state_roots() {
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let tar = std::env::temp_dir().join(format!("kiln-sde-{}.tar", std::process::id()));
