@@ -155,11 +155,16 @@ pub async fn build(
     config.config.labels.extend(request.labels.clone());
     // Times come from the cache records, so a fully cached rebuild writes the same
     // config, and so the same image id.
+    // An image with nothing dated (a scratch image of config steps only) is made now,
+    // as in current BuildKit (dockerd 20.10's wrote year 1).
     let mut time = config
         .created
         .as_deref()
         .and_then(kiln_cache::oci::parse_rfc3339)
-        .unwrap_or(0);
+        .unwrap_or_else(|| match results.is_empty() {
+            true => kiln_cache::root::unix_now(),
+            false => 0,
+        });
     for step in &plan.steps {
         let result = step.node.and_then(|n| results.get(&n));
         if let Some(r) = result {

@@ -322,6 +322,34 @@ fn a_step_that_changes_nothing_still_has_a_layer() {
 }
 
 #[test]
+fn a_scratch_image_of_config_steps_is_dated_now_or_at_source_date_epoch() {
+    let kiln = Kiln::new();
+    let dir = kiln.context("conf", &[("Dockerfile", "FROM scratch\nENV X=1\n")]);
+    kiln.build("conf:1", &dir).ok();
+    let created = config(&kiln, "conf:1")["created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!created.starts_with("1970"), "{created}");
+    assert!(created.as_str() >= "2025", "{created}");
+    kiln.cmd_env(
+        &[
+            "build",
+            "--progress",
+            "plain",
+            "-t",
+            "conf:2",
+            &dir.display().to_string(),
+        ],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    )
+    .ok();
+    let c = config(&kiln, "conf:2");
+    assert_eq!(c["created"], "2023-11-14T22:13:20Z");
+    assert_eq!(c["history"][0]["created"], "2023-11-14T22:13:20Z");
+}
+
+#[test]
 fn source_date_epoch_gives_identical_images_and_oci_archives_across_state_roots() {
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
     let tar = std::env::temp_dir().join(format!("kiln-sde-{}.tar", std::process::id()));
