@@ -315,19 +315,23 @@ impl Lowering<'_> {
         if let Some(platform) = &stage.platform {
             check_native_platform(&self.expand_meta(platform, stage.span)?, stage.span)?;
         }
-        let vertex_count = 1 + stage
-            .instructions
+        let earlier = self.dockerfile.stages[..index]
             .iter()
-            .filter(|i| instruction::makes_vertex(&i.kind))
-            .count();
+            .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
+        // As BuildKit counts steps: FROM is one only for an image (not `scratch`, not an
+        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step.
+        let from_step = usize::from(earlier.is_none() && base != "scratch");
+        let vertex_count = from_step
+            + stage
+                .instructions
+                .iter()
+                .filter(|i| instruction::makes_vertex(&i.kind))
+                .count();
         let label = |n: usize| match (&stage.name, self.dockerfile.stages.len()) {
             (_, 1) => format!("[{n}/{vertex_count}]"),
             (Some(name), _) => format!("[{name} {n}/{vertex_count}]"),
             (None, _) => format!("[stage-{index} {n}/{vertex_count}]"),
         };
-        let earlier = self.dockerfile.stages[..index]
-            .iter()
-            .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
         let (mut state, config) = if let Some(parent) = earlier {
             let (state, config) = self.stage(parent)?;
             (
@@ -366,13 +370,14 @@ impl Lowering<'_> {
                 .env
                 .insert(0, format!("PATH={}", kiln_executor::DEFAULT_PATH));
         }
-        let mut next = 2;
+        let mut next = from_step + 1;
         for instr in &stage.instructions {
             let name = format!("{} {}", label(next), instr.original);
-            if instruction::makes_vertex(&instr.kind) {
+            let steps = state.steps.len();
+            instruction::lower(self, &mut state, instr, name)?;
+            if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
                 next += 1;
             }
-            instruction::lower(self, &mut state, instr, name)?;
         }
         self.visiting.pop();
         let lowered = (state, config);
