@@ -50,6 +50,23 @@ pub struct BuildPlan {
 
 /// Lowers `dockerfile` for `opts`, resolving base images in `store`.
 pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Result<BuildPlan> {
+    lower_in(dockerfile, Some(store), opts, false)
+}
+
+/// Lowers `dockerfile` as [`lower`] does, for `kiln check`: the first error a build would
+/// refuse the Dockerfile with. Nothing is pulled: a base image `store` lacks (or all of
+/// them, without a store) reads as an empty image.
+pub fn check(dockerfile: &Dockerfile, store: Option<&Store>, opts: &BuildOptions) -> Result<()> {
+    lower_in(dockerfile, store, opts, true).map(|_| ())
+}
+
+/// Lowers `dockerfile`; when `checking`, images missing from `store` read as empty.
+fn lower_in(
+    dockerfile: &Dockerfile,
+    store: Option<&Store>,
+    opts: &BuildOptions,
+    checking: bool,
+) -> Result<BuildPlan> {
     syntax::check(dockerfile)?;
     let target = match &opts.target {
         Some(name) => dockerfile
@@ -72,6 +89,7 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
     let mut lowering = Lowering {
         dockerfile,
         store,
+        checking,
         opts,
         graph: BuildGraph::new(),
         dedup: HashMap::new(),
@@ -161,7 +179,11 @@ type LoweredStage = (StageState, ImageConfig);
 
 struct Lowering<'a> {
     dockerfile: &'a Dockerfile,
-    store: &'a Store,
+    /// `None` when checking: every image reads as empty.
+    store: Option<&'a Store>,
+    /// `kiln check`: an image missing from the store reads as empty, never as
+    /// [`SolveError::ImageMissing`].
+    checking: bool,
     opts: &'a BuildOptions,
     graph: BuildGraph,
     /// Identical vertices (same op, same inputs) are added once.
@@ -253,16 +275,28 @@ impl Lowering<'_> {
             return Ok((None, None));
         }
         self.images.push((reference.to_string(), span));
-        let image = self.store.image(reference).map_err(|e| match e {
-            kiln_cache::CacheError::ImageNotFound(_) => SolveError::ImageMissing {
-                reference: reference.to_string(),
-                span,
-            },
-            e => SolveError::Dockerfile {
-                message: format!("image `{reference}`: {e}"),
-                span,
-            },
-        })?;
+        let found = match self.store {
+            Some(store) => store.image(reference),
+            None => Err(kiln_cache::CacheError::ImageNotFound(reference.to_string())),
+        };
+        let image = match found {
+            Ok(image) => image,
+            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => {
+                return Ok((None, None));
+            }
+            Err(kiln_cache::CacheError::ImageNotFound(_)) => {
+                return Err(SolveError::ImageMissing {
+                    reference: reference.to_string(),
+                    span,
+                });
+            }
+            Err(e) => {
+                return Err(SolveError::Dockerfile {
+                    message: format!("image `{reference}`: {e}"),
+                    span,
+                });
+            }
+        };
         let node = self.add(
             Op::Source {
                 manifest_digest: Some(image.row.manifest_digest.clone()),
