@@ -87,7 +87,9 @@ impl Store {
             None => Vec::new(),
         };
         chain.reverse();
-        let snapshots: Vec<SnapshotRow> = chain.into_iter().filter(|s| !s.empty).collect();
+        // Every step has a layer, as in BuildKit: a step that changed nothing has the
+        // empty tar's (so the diff ids match the history's non-empty entries).
+        let snapshots = chain;
         let layers = snapshots
             .iter()
             .map(|s| self.snapshot_layer(s, source_date_epoch))
@@ -137,5 +139,39 @@ impl Store {
             self.tag_image(&row)?;
         }
         Ok(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::root::LockMode;
+    use crate::store::Store;
+
+    /// The diff id of an empty tar (1,024 zero bytes), which BuildKit gives a step that
+    /// changed nothing.
+    const EMPTY_LAYER: &str =
+        "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+    #[test]
+    fn a_step_that_changed_nothing_has_the_empty_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), LockMode::Shared).unwrap();
+        let a = store.prepare(None).unwrap();
+        std::fs::write(a.fs_dir().join("f"), b"x").unwrap();
+        let a_id = a.id().to_string();
+        store.commit(a).unwrap();
+        let b = store.prepare(Some(&a_id)).unwrap();
+        let b_id = b.id().to_string();
+        assert!(store.commit(b).unwrap().empty);
+        let row = store
+            .write_image(Default::default(), Some(&b_id), &["x:1".into()], 0, None)
+            .unwrap();
+        let image = store.image("x:1").unwrap();
+        assert_eq!(image.row.config_digest, row.config_digest);
+        let diff_ids = &image.config.rootfs.diff_ids;
+        assert_eq!(diff_ids.len(), 2);
+        assert_ne!(diff_ids[0], EMPTY_LAYER);
+        assert_eq!(diff_ids[1], EMPTY_LAYER);
+        assert_eq!(image.manifest.layers.len(), 2);
     }
 }

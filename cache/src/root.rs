@@ -74,6 +74,12 @@ fn spread_subdirs(dir: &Path) {
 }
 
 impl StateRoot {
+    /// Whether a state root was ever opened at `path` (commands that only read, such as
+    /// `kiln check`, leave a missing one uncreated).
+    pub fn exists(path: &Path) -> bool {
+        path.join("CACHEDIR.TAG").is_file()
+    }
+
     /// Opens (creating if needed) the state root at `path` and takes the lock.
     pub fn open(path: &Path, mode: LockMode) -> Result<Self> {
         fs::create_dir_all(path)?;

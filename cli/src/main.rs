@@ -54,10 +54,11 @@ fn main() -> ExitCode {
         Command::History(args) => commands::history::run(&root, &args),
         Command::Load(args) => commands::load::run(&root, &args),
         Command::Cache(cmd) => commands::cache::run(&root, cmd),
-        Command::Check(args) => commands::check::run(&commands::dockerfile_path(
-            args.file.as_deref(),
-            &args.context,
-        )),
+        Command::Check(args) => commands::check::run(
+            &root,
+            &commands::dockerfile_path(args.file.as_deref(), &args.context),
+            &Default::default(),
+        ),
         Command::Debug(args::DebugCommand::Parse { file }) => commands::check::dump(&file),
     };
     match result {

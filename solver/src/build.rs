@@ -154,11 +154,16 @@ pub async fn build(
     config.config.labels.extend(request.labels.clone());
     // Times come from the cache records, so a fully cached rebuild writes the same
     // config, and so the same image id.
+    // An image with nothing dated (a scratch image of config steps only) is made now,
+    // as in current BuildKit (dockerd 20.10's wrote year 1).
     let mut time = config
         .created
         .as_deref()
         .and_then(kiln_cache::oci::parse_rfc3339)
-        .unwrap_or(0);
+        .unwrap_or_else(|| match results.is_empty() {
+            true => kiln_cache::root::unix_now(),
+            false => 0,
+        });
     for step in &plan.steps {
         let result = step.node.and_then(|n| results.get(&n));
         if let Some(r) = result {
@@ -168,8 +173,8 @@ pub async fn build(
         config.history.push(History {
             created: Some(rfc3339(when)),
             created_by: Some(step.created_by.clone()),
-            comment: Some("kiln.dockerfile.v0".into()),
-            empty_layer: result.is_none_or(|r| r.empty),
+            comment: Some(crate::lower::HISTORY_COMMENT.into()),
+            empty_layer: step.node.is_none(),
         });
     }
     let created = request.source_date_epoch.unwrap_or(time);

@@ -23,5 +23,5 @@ pub use container::{RunOptions, run_container};
 pub use context::BuildContext;
 pub use error::{Result, SolveError};
 pub use filesystem::{write_filesystem_dir, write_filesystem_tar};
-pub use lower::{BuildOptions, BuildPlan, lower};
+pub use lower::{BuildOptions, BuildPlan, check, lower};
 pub use run::{Solver, VertexResult};

@@ -19,8 +19,14 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         ));
     }
     let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+    let options = BuildOptions {
+        build_args: parse_build_args(&args.build_args)?,
+        network: args.network.into(),
+        allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
+        target: args.target.clone(),
+    };
     if args.check {
-        return super::check::run(&file);
+        return super::check::run(root, &file, &options);
     }
     let display = super::dockerfile_display(&file);
     let source = super::read_dockerfile(&file)?;
@@ -33,10 +39,9 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         tag_reference(tag)?;
     }
     let outputs = super::outputs::BuildOutputs::from_args(&args)?;
-    let build_args = parse_build_args(&args.build_args)?;
     let labels = parse_labels(&args.labels)?;
     // The build argument, as buildx passes it, else the environment variable.
-    let source_date_epoch = match build_args.get("SOURCE_DATE_EPOCH") {
+    let source_date_epoch = match options.build_args.get("SOURCE_DATE_EPOCH") {
         Some(v) => super::epoch_value(Some(v))?,
         None => super::source_date_epoch()?,
     };
@@ -49,12 +54,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         dockerfile,
         context: args.context.clone(),
         dockerfile_path: Some(file.clone()).filter(|f| !super::is_stdin(f)),
-        options: BuildOptions {
-            build_args,
-            network: args.network.into(),
-            allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
-            target: args.target.clone(),
-        },
+        options,
         tags: outputs.names.clone(),
         no_cache: args.no_cache,
         jobs: match args.jobs {

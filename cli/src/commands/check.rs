@@ -2,13 +2,18 @@
 //! `kiln debug parse`: the parse tree dump.
 
 use crate::diagnostics::render_all;
-use crate::error::{CliError, parse_errors};
+use crate::error::{CliError, build_error, parse_errors};
 use crate::output::{eprintln, print};
+use kiln_cache::root::StateRoot;
+use kiln_cache::{LockMode, Store};
 use kiln_parser::MAX_ERRORS;
+use kiln_solver::BuildOptions;
 use std::path::Path;
 
-/// Parses `file`, prints its diagnostics and a summary; exit 1 on errors.
-pub fn run(file: &Path) -> Result<u8, CliError> {
+/// Parses `file` and lowers it as `kiln build` would with `options` (base images from
+/// the state root at `root` if there is one, never pulled: a missing one is no error),
+/// prints its diagnostics and a summary; exit 1 on errors.
+pub fn run(root: &Path, file: &Path, options: &BuildOptions) -> Result<u8, CliError> {
     let source = super::read_dockerfile(file)?;
     let display = super::dockerfile_display(file);
     match kiln_parser::parse(&source, &display) {
@@ -19,6 +24,18 @@ pub fn run(file: &Path) -> Result<u8, CliError> {
                     "{}\n",
                     render_all(&dockerfile.warnings, &source)
                 ));
+            }
+            let store = match StateRoot::exists(root) {
+                true => Some(Store::open(root, LockMode::Shared)?),
+                false => None,
+            };
+            if let Err(e) = kiln_solver::check(&dockerfile, store.as_ref(), options) {
+                return Err(match build_error(&e, &display, &source) {
+                    CliError::User(text) => {
+                        CliError::User(format!("{text}\n\n{}", summary(1, count)))
+                    }
+                    internal => internal,
+                });
             }
             eprintln(summary(0, count));
             Ok(0)

@@ -27,6 +27,46 @@ fn hello_example_builds_and_runs() {
     assert_eq!(run.stdout, "hello from kiln (built)\n");
 }
 
+/// Recorded from BuildKit's plain progress: FROM is a step only for an image, and
+/// `WORKDIR /` counts in the total but makes no step.
+#[test]
+fn step_numbers_count_like_buildkits() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "steps",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:local AS one\n\
+                 RUN echo one > /one\n\
+                 FROM one AS two\n\
+                 RUN echo two > /two\n\
+                 WORKDIR /\n\
+                 RUN echo x\n\
+                 FROM scratch\n\
+                 COPY a.txt /\n\
+                 COPY --from=two /two /two\n",
+            ),
+            ("a.txt", "a"),
+        ],
+    );
+    let build = kiln.build("steps:1", &dir).ok();
+    for step in [
+        "[one 1/2] FROM docker.io/library/busybox:local",
+        "[one 2/2] RUN echo one > /one",
+        "[two 1/3] RUN echo two > /two",
+        "[two 2/3] RUN echo x",
+        "[stage-2 1/2] COPY a.txt /",
+        "[stage-2 2/2] COPY --from=two /two /two",
+    ] {
+        assert!(
+            build.stderr.contains(step),
+            "missing {step}:\n{}",
+            build.stderr
+        );
+    }
+}
+
 #[test]
 fn config_instructions_reach_the_image() {
     let kiln = Kiln::new();

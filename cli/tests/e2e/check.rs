@@ -140,3 +140,77 @@ fn unbounded_input_garbage_stops_after_100_errors() {
         run.stderr
     );
 }
+
+/// `kiln check` refuses what `kiln build` would, with the location, without pulling a
+/// base image (a missing one is no error) and without creating the state root.
+#[test]
+fn check_reports_what_the_build_would_refuse() {
+    let kiln = Kiln::empty();
+    for (dockerfile, message, at) in [
+        (
+            "# syntax=example.com/frontend:1\nFROM scratch\n",
+            "names a frontend image",
+            "Dockerfile:1:1]",
+        ),
+        (
+            "FROM nosuch.example/image:1\nRUN echo hi\nADD a /b\n",
+            "ADD is not supported yet",
+            "Dockerfile:3:1]",
+        ),
+        (
+            "FROM scratch\nONBUILD RUN x\n",
+            "ONBUILD is not supported yet",
+            "Dockerfile:2:1]",
+        ),
+    ] {
+        let dir = kiln.context("refused", &[("Dockerfile", dockerfile)]);
+        let run = kiln.cmd(&["check", &dir.display().to_string()]);
+        assert_eq!(run.code, 1, "{dockerfile}: {}", run.stderr);
+        for needle in [message, at, "Check failed: 1 error and 0 warnings found"] {
+            assert!(
+                run.stderr.contains(needle),
+                "missing {needle:?}:\n{}",
+                run.stderr
+            );
+        }
+    }
+    let dir = kiln.context(
+        "fine",
+        &[("Dockerfile", "FROM nosuch.example/image:1\nRUN echo hi\n")],
+    );
+    let run = kiln.cmd(&["check", &dir.display().to_string()]).ok();
+    assert!(run.stderr.contains("no problems found"), "{}", run.stderr);
+    assert!(!kiln.root.path().join("CACHEDIR.TAG").exists());
+}
+
+/// `kiln build --check` lowers with the build's arguments and target.
+#[test]
+fn build_check_lowers_with_build_args_and_target() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "args",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local AS ok\nARG PORT=80\nEXPOSE $PORT\nFROM ok\nADD a /a\n",
+        )],
+    );
+    let path = dir.display().to_string();
+    let check = |args: &[&str]| {
+        let mut all = vec!["build", "--check"];
+        all.extend(args);
+        all.push(&path);
+        kiln.cmd(&all)
+    };
+    let run = check(&["--target", "ok"]).ok();
+    assert!(run.stderr.contains("no problems found"), "{}", run.stderr);
+    let run = check(&["--target", "ok", "--build-arg", "PORT=80/xyz"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Dockerfile:3:1]"), "{}", run.stderr);
+    let run = check(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ADD is not supported yet"),
+        "{}",
+        run.stderr
+    );
+}

@@ -228,6 +228,127 @@ fn config_only_instructions_are_written_like_docker() {
     assert_eq!(kiln.run_out("conf:1", &["cat", "/shell"]), "sh\n");
 }
 
+/// The history entries a build added: `(created_by, comment, empty_layer)`.
+fn history(kiln: &Kiln, name: &str) -> Vec<(String, String, bool)> {
+    config(kiln, name)["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1) // busybox's own entry
+        .map(|h| {
+            (
+                h["created_by"].as_str().unwrap().to_string(),
+                h["comment"].as_str().unwrap().to_string(),
+                h["empty_layer"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn history_entries_read_like_buildkits() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "hist",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:local\n\
+                 ARG A=1\n\
+                 ARG B\n\
+                 ARG DEST=/d\n\
+                 RUN echo $A > /a\n\
+                 ENV E=env\n\
+                 COPY --chown=1:2 f ${DEST}/\n\
+                 WORKDIR /w\n\
+                 WORKDIR sub\n\
+                 WORKDIR /\n\
+                 EXPOSE 80 53/udp\n\
+                 CMD [\"run\"]\n",
+            ),
+            ("f", "file"),
+        ],
+    );
+    kiln.cmd(&[
+        "build",
+        "--progress",
+        "plain",
+        "--build-arg",
+        "B=cli",
+        "-t",
+        "hist:1",
+        &dir.display().to_string(),
+    ])
+    .ok();
+    let step = |by: &str, empty| (by.to_string(), "buildkit.dockerfile.v0".to_string(), empty);
+    assert_eq!(
+        history(&kiln, "hist:1"),
+        [
+            step("ARG A=1", true),
+            step("ARG B", true),
+            step("ARG DEST=/d", true),
+            step(
+                "RUN |3 A=1 B=cli DEST=/d /bin/sh -c echo $A > /a # buildkit",
+                false
+            ),
+            step("ENV E=env", true),
+            step("COPY --chown=1:2 f /d/ # buildkit", false),
+            step("WORKDIR /w", false),
+            step("WORKDIR /w/sub", false),
+            step("WORKDIR /", true),
+            step("EXPOSE map[53/udp:{} 80/tcp:{}]", true),
+            step("CMD [\"run\"]", true),
+        ]
+    );
+}
+
+#[test]
+fn a_step_that_changes_nothing_still_has_a_layer() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "nochange",
+        &[("Dockerfile", "FROM busybox:local\nRUN true\nWORKDIR /tmp\n")],
+    );
+    kiln.build("nochange:1", &dir).ok();
+    let c = config(&kiln, "nochange:1");
+    let diff_ids = c["rootfs"]["diff_ids"].as_array().unwrap();
+    // As BuildKit: busybox's layer, then the empty tar for each step.
+    let empty = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+    assert_eq!(diff_ids.len(), 3, "{c}");
+    assert_eq!(diff_ids[1], empty);
+    assert_eq!(diff_ids[2], empty);
+    let out = kiln.cmd(&["history", "nochange:1"]).ok().stdout;
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
+fn a_scratch_image_of_config_steps_is_dated_now_or_at_source_date_epoch() {
+    let kiln = Kiln::new();
+    let dir = kiln.context("conf", &[("Dockerfile", "FROM scratch\nENV X=1\n")]);
+    kiln.build("conf:1", &dir).ok();
+    let created = config(&kiln, "conf:1")["created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!created.starts_with("1970"), "{created}");
+    assert!(created.as_str() >= "2025", "{created}");
+    kiln.cmd_env(
+        &[
+            "build",
+            "--progress",
+            "plain",
+            "-t",
+            "conf:2",
+            &dir.display().to_string(),
+        ],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    )
+    .ok();
+    let c = config(&kiln, "conf:2");
+    assert_eq!(c["created"], "2023-11-14T22:13:20Z");
+    assert_eq!(c["history"][0]["created"], "2023-11-14T22:13:20Z");
+}
+
 #[test]
 fn source_date_epoch_gives_identical_images_and_oci_archives_across_state_roots() {
     let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];

@@ -73,7 +73,7 @@ fn history_lists_steps_newest_first_in_docker_columns() {
     }
     assert_eq!(lines.len(), 4, "{out}");
     assert!(lines[1].starts_with(&kiln.image_id("h:1")), "{out}");
-    assert!(lines[1].contains("RUN echo hi > /f"), "{out}");
+    assert!(lines[1].contains("RUN /bin/sh -c echo hi > /f"), "{out}");
     assert!(
         lines[2].starts_with("<missing>") && lines[2].contains("ENV A=1"),
         "{out}"

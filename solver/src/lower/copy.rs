@@ -2,7 +2,8 @@
 //! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input.
 
 use super::Lowering;
-use super::instruction::{StepInputs, invalid};
+use super::history;
+use super::instruction::{Lowered, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{CopyOp, CopySource, FileOp, Op};
@@ -14,7 +15,7 @@ pub(super) fn lower(
     state: &StageState,
     copy: &Copy,
     span: Span,
-) -> Result<(Op, StepInputs)> {
+) -> Result<Lowered> {
     if !copy.inline.is_empty() {
         return Err(invalid("COPY with a heredoc is not supported yet", span));
     }
@@ -29,23 +30,26 @@ pub(super) fn lower(
         .iter()
         .map(|s| state.expand(s, span))
         .collect::<Result<Vec<_>>>()?;
-    let dest = state.absolute(&state.expand(&copy.dest, span)?);
+    let written_dest = state.expand(&copy.dest, span)?;
+    let dest = state.absolute(&written_dest);
     if sources.len() > 1 && !dest.ends_with('/') {
         return Err(invalid(
             "When using COPY with more than one source file, the destination must be a directory and end with a /",
             span,
         ));
     }
-    let chmod = match &copy.chmod {
-        Some(raw) => {
-            let text = state.expand(raw, span)?;
-            Some(
-                u32::from_str_radix(&text, 8)
-                    .ok()
-                    .filter(|m| *m <= 0o7777)
-                    .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
-            )
-        }
+    let chmod_text = copy
+        .chmod
+        .as_ref()
+        .map(|raw| state.expand(raw, span))
+        .transpose()?;
+    let chmod = match &chmod_text {
+        Some(text) => Some(
+            u32::from_str_radix(text, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
+        ),
         None => None,
     };
     let chown = copy
@@ -75,6 +79,12 @@ pub(super) fn lower(
             CopySource::Input(inputs.source(node, label))
         }
     };
+    let created_by = history::copy(
+        chown.as_deref(),
+        chmod_text.as_deref(),
+        &sources,
+        &written_dest,
+    );
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
         sources,
@@ -82,5 +92,5 @@ pub(super) fn lower(
         chown,
         chmod,
     }));
-    Ok((op, inputs))
+    Ok((Some((op, inputs)), created_by))
 }

@@ -5,7 +5,7 @@
 use super::Lowering;
 use super::state::{HistoryStep, StageState};
 use crate::error::{Result, SolveError};
-use crate::op::{Edge, Node, Role};
+use crate::op::{Edge, Node, Op, Role};
 use kiln_parser::{Instruction, InstructionKind, Span};
 
 /// Whether the instruction adds a vertex (and so a progress line).
@@ -30,30 +30,26 @@ pub(super) fn lower(
     name: String,
 ) -> Result<()> {
     let span = instr.span;
-    let (op, inputs) = match &instr.kind {
+    let (step, created_by) = match &instr.kind {
         InstructionKind::Run(run) => super::run::lower(lowering, state, run, span)?,
         InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, span)?,
         InstructionKind::Workdir(raw) => super::workdir::lower(state, raw, span)?,
         InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
-        kind => {
-            if super::config::apply(lowering, state, kind, span)? {
-                state.steps.push(HistoryStep {
-                    created_by: instr.original.clone(),
-                    node: None,
-                });
-            }
-            return Ok(());
-        }
+        kind => (None, super::config::apply(lowering, state, kind, span)?),
     };
-    let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
-    lowering.graph[node].sources = inputs.labels;
-    state.node = Some(node);
-    state.steps.push(HistoryStep {
-        created_by: instr.original.clone(),
-        node: Some(node),
+    let node = step.map(|(op, inputs)| {
+        let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
+        lowering.graph[node].sources = inputs.labels;
+        state.node = Some(node);
+        node
     });
+    state.steps.push(HistoryStep { created_by, node });
     Ok(())
 }
+
+/// What lowering one instruction gives: the vertex it adds, if any, and its history
+/// text (`created_by`).
+pub(super) type Lowered = (Option<(Op, StepInputs)>, String);
 
 /// The inputs of a step being lowered: the stage's filesystem so far as its parent
 /// (slot 0, unless the stage is still empty), then each source it reads.

@@ -3,12 +3,14 @@
 
 mod config;
 mod copy;
+mod history;
 mod instruction;
 mod run;
 mod state;
 mod syntax;
 mod workdir;
 
+pub use history::COMMENT as HISTORY_COMMENT;
 pub use state::{HistoryStep, StageState, clean_absolute};
 
 use crate::error::{Result, SolveError};
@@ -51,6 +53,23 @@ pub struct BuildPlan {
 
 /// Lowers `dockerfile` for `opts`, resolving base images in `store`.
 pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Result<BuildPlan> {
+    lower_in(dockerfile, Some(store), opts, false)
+}
+
+/// Lowers `dockerfile` as [`lower`] does, for `kiln check`: the first error a build would
+/// refuse the Dockerfile with. Nothing is pulled: a base image `store` lacks (or all of
+/// them, without a store) reads as an empty image.
+pub fn check(dockerfile: &Dockerfile, store: Option<&Store>, opts: &BuildOptions) -> Result<()> {
+    lower_in(dockerfile, store, opts, true).map(|_| ())
+}
+
+/// Lowers `dockerfile`; when `checking`, images missing from `store` read as empty.
+fn lower_in(
+    dockerfile: &Dockerfile,
+    store: Option<&Store>,
+    opts: &BuildOptions,
+    checking: bool,
+) -> Result<BuildPlan> {
     syntax::check(dockerfile)?;
     let target = match &opts.target {
         Some(name) => dockerfile
@@ -73,6 +92,7 @@ pub fn lower(dockerfile: &Dockerfile, store: &Store, opts: &BuildOptions) -> Res
     let mut lowering = Lowering {
         dockerfile,
         store,
+        checking,
         opts,
         graph: BuildGraph::new(),
         dedup: HashMap::new(),
@@ -163,7 +183,11 @@ type LoweredStage = (StageState, ImageConfig);
 
 struct Lowering<'a> {
     dockerfile: &'a Dockerfile,
-    store: &'a Store,
+    /// `None` when checking: every image reads as empty.
+    store: Option<&'a Store>,
+    /// `kiln check`: an image missing from the store reads as empty, never as
+    /// [`SolveError::ImageMissing`].
+    checking: bool,
     opts: &'a BuildOptions,
     graph: BuildGraph,
     /// Identical vertices (same op, same inputs) are added once.
@@ -285,16 +309,28 @@ impl Lowering<'_> {
             return Ok((None, None));
         }
         self.images.push((reference.to_string(), span));
-        let image = self.store.image(reference).map_err(|e| match e {
-            kiln_cache::CacheError::ImageNotFound(_) => SolveError::ImageMissing {
-                reference: reference.to_string(),
-                span,
-            },
-            e => SolveError::Dockerfile {
-                message: format!("image `{reference}`: {e}"),
-                span,
-            },
-        })?;
+        let found = match self.store {
+            Some(store) => store.image(reference),
+            None => Err(kiln_cache::CacheError::ImageNotFound(reference.to_string())),
+        };
+        let image = match found {
+            Ok(image) => image,
+            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => {
+                return Ok((None, None));
+            }
+            Err(kiln_cache::CacheError::ImageNotFound(_)) => {
+                return Err(SolveError::ImageMissing {
+                    reference: reference.to_string(),
+                    span,
+                });
+            }
+            Err(e) => {
+                return Err(SolveError::Dockerfile {
+                    message: format!("image `{reference}`: {e}"),
+                    span,
+                });
+            }
+        };
         let node = self.add(
             Op::Source {
                 manifest_digest: Some(image.row.manifest_digest.clone()),
@@ -347,24 +383,29 @@ impl Lowering<'_> {
         if let Some(platform) = &stage.platform {
             check_native_platform(&self.expand_meta(platform, stage.span)?, stage.span)?;
         }
-        let vertex_count = 1 + stage
-            .instructions
+        let earlier = self.dockerfile.stages[..index]
             .iter()
-            .filter(|i| instruction::makes_vertex(&i.kind))
-            .count();
+            .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
+        // As BuildKit counts steps: FROM is one only for an image (not `scratch`, not an
+        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step.
+        let from_step = usize::from(earlier.is_none() && base != "scratch");
+        let vertex_count = from_step
+            + stage
+                .instructions
+                .iter()
+                .filter(|i| instruction::makes_vertex(&i.kind))
+                .count();
         let label = |n: usize| match (&stage.name, self.dockerfile.stages.len()) {
             (_, 1) => format!("[{n}/{vertex_count}]"),
             (Some(name), _) => format!("[{name} {n}/{vertex_count}]"),
             (None, _) => format!("[stage-{index} {n}/{vertex_count}]"),
         };
-        let earlier = self.dockerfile.stages[..index]
-            .iter()
-            .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
         let (mut state, config) = if let Some(parent) = earlier {
             let (state, config) = self.stage(parent)?;
             (
                 StageState {
                     args: BTreeMap::new(),
+                    build_args: Vec::new(),
                     cmd_set: false,
                     ..state
                 },
@@ -397,13 +438,14 @@ impl Lowering<'_> {
                 .env
                 .insert(0, format!("PATH={}", kiln_executor::DEFAULT_PATH));
         }
-        let mut next = 2;
+        let mut next = from_step + 1;
         for instr in &stage.instructions {
             let name = format!("{} {}", label(next), instr.original);
-            if instruction::makes_vertex(&instr.kind) {
+            let steps = state.steps.len();
+            instruction::lower(self, &mut state, instr, name)?;
+            if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
                 next += 1;
             }
-            instruction::lower(self, &mut state, instr, name)?;
         }
         self.visiting.pop();
         let lowered = (state, config);

@@ -1,7 +1,8 @@
 //! Lowering RUN: a process over the stage's filesystem.
 
 use super::Lowering;
-use super::instruction::{StepInputs, invalid};
+use super::history;
+use super::instruction::{Lowered, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{ExecOp, Op};
@@ -14,7 +15,7 @@ pub(super) fn lower(
     state: &StageState,
     run: &Run,
     span: Span,
-) -> Result<(Op, StepInputs)> {
+) -> Result<Lowered> {
     if !run.heredocs.is_empty() {
         return Err(invalid("RUN with a heredoc is not supported yet", span));
     }
@@ -42,8 +43,10 @@ pub(super) fn lower(
             ));
         }
     };
+    let args = state.argv(&run.command);
+    let created_by = history::run(&args, &state.build_arg_values());
     let op = Op::Exec(ExecOp {
-        args: state.argv(&run.command),
+        args,
         env: state.run_env(),
         proxy_env: lowering.proxy_env(state),
         cwd: state.workdir(),
@@ -51,5 +54,5 @@ pub(super) fn lower(
         network,
         hostname: lowering.sandbox_hostname(),
     });
-    Ok((op, StepInputs::on(state)))
+    Ok((Some((op, StepInputs::on(state))), created_by))
 }

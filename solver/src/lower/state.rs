@@ -21,6 +21,9 @@ pub struct StageState {
     pub config: RunConfig,
     /// ARG values in scope (not persisted in the image).
     pub args: BTreeMap<String, String>,
+    /// The names the stage's ARG lines declared, in order (a redeclared one twice):
+    /// the build arguments of RUN's history text.
+    pub build_args: Vec<String>,
     /// The vertex holding the stage's filesystem so far (`None`: empty scratch).
     pub node: Option<Node>,
     pub steps: Vec<HistoryStep>,
@@ -37,6 +40,7 @@ impl Default for StageState {
         Self {
             config: RunConfig::default(),
             args: BTreeMap::new(),
+            build_args: Vec::new(),
             node: None,
             steps: Vec::new(),
             cmd_set: false,
@@ -50,6 +54,15 @@ impl StageState {
     /// The value of `name` for expansion: ENV wins over ARG, like Docker.
     pub fn lookup(&self, name: &str) -> Option<String> {
         env_value(&self.config.env, name).or_else(|| self.args.get(name).cloned())
+    }
+
+    /// The declared build arguments with their values now (`""` when unset), for
+    /// RUN's history text.
+    pub fn build_arg_values(&self) -> Vec<(String, String)> {
+        self.build_args
+            .iter()
+            .map(|name| (name.clone(), self.lookup(name).unwrap_or_default()))
+            .collect()
     }
 
     /// Expands one word (quotes removed) with the stage's ENV and ARGs.
