@@ -1,5 +1,6 @@
 //! Lowering COPY: sources from the build context, or from another stage or an image
-//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input.
+//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input, and
+//! files given by heredocs (`super::heredoc`).
 
 use super::Lowering;
 use super::instruction::{StepInputs, invalid};
@@ -15,9 +16,6 @@ pub(super) fn lower(
     copy: &Copy,
     span: Span,
 ) -> Result<(Op, StepInputs)> {
-    if !copy.inline.is_empty() {
-        return Err(invalid("COPY with a heredoc is not supported yet", span));
-    }
     if copy.link || copy.parents || !copy.exclude.is_empty() {
         return Err(invalid(
             "COPY --link, --parents and --exclude are not supported yet",
@@ -29,8 +27,9 @@ pub(super) fn lower(
         .iter()
         .map(|s| state.expand(s, span))
         .collect::<Result<Vec<_>>>()?;
+    let inline = super::heredoc::copy_files(state, &copy.inline, span)?;
     let dest = state.absolute(&state.expand(&copy.dest, span)?);
-    if sources.len() > 1 && !dest.ends_with('/') {
+    if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
         return Err(invalid(
             "When using COPY with more than one source file, the destination must be a directory and end with a /",
             span,
@@ -78,6 +77,7 @@ pub(super) fn lower(
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
         sources,
+        inline,
         dest,
         chown,
         chmod,

@@ -3,6 +3,7 @@
 
 mod config;
 mod copy;
+mod heredoc;
 mod instruction;
 mod run;
 mod state;

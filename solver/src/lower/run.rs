@@ -15,9 +15,6 @@ pub(super) fn lower(
     run: &Run,
     span: Span,
 ) -> Result<(Op, StepInputs)> {
-    if !run.heredocs.is_empty() {
-        return Err(invalid("RUN with a heredoc is not supported yet", span));
-    }
     if !run.mounts.is_empty() {
         return Err(invalid("RUN --mount is not supported yet", span));
     }
@@ -42,14 +39,20 @@ pub(super) fn lower(
             ));
         }
     };
+    let (args, pipes) = if run.heredocs.is_empty() {
+        (state.argv(&run.command), Vec::new())
+    } else {
+        super::heredoc::run_argv(state, run, span)?
+    };
     let op = Op::Exec(ExecOp {
-        args: state.argv(&run.command),
+        args,
         env: state.run_env(),
         proxy_env: lowering.proxy_env(state),
         cwd: state.workdir(),
         user: state.config.user.clone().unwrap_or_default(),
         network,
         hostname: lowering.sandbox_hostname(),
+        pipes,
     });
     Ok((op, StepInputs::on(state)))
 }
