@@ -93,3 +93,81 @@ fn inline_file(name: &str, content: String, span: Span) -> Result<InlineFile> {
         content,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_parser::InstructionKind;
+
+    /// The argv and `/dev/pipes/` files of the Dockerfile's one instruction, a RUN.
+    fn lowered(dockerfile: &str) -> (Vec<String>, Vec<InlineFile>) {
+        let parsed = kiln_parser::parse(dockerfile, "Dockerfile").unwrap();
+        let InstructionKind::Run(run) = &parsed.stages[0].instructions[0].kind else {
+            panic!("not a RUN");
+        };
+        let mut state = StageState::default();
+        state.config.shell = Some(vec!["/bin/bash".into(), "-ec".into()]);
+        run_argv(&state, run, Span::default()).unwrap()
+    }
+
+    #[test]
+    fn a_bare_heredoc_is_the_shells_script() {
+        let (argv, pipes) = lowered("FROM x\nRUN <<-EOF\n\techo $A\n\t\tb\n\tEOF\n");
+        assert_eq!(argv, ["/bin/bash", "-ec", "echo $A\nb\n"]);
+        assert!(pipes.is_empty());
+    }
+
+    #[test]
+    fn a_shebang_script_runs_from_dev_pipes() {
+        let (argv, pipes) = lowered("FROM x\nRUN <<'EOT'\n#!/usr/bin/env python3\nprint(1)\nEOT\n");
+        assert_eq!(argv, ["/bin/bash", "-ec", "/dev/pipes/EOT"]);
+        assert_eq!(pipes.len(), 1);
+        assert_eq!(
+            (pipes[0].name.as_str(), pipes[0].content.as_str()),
+            ("EOT", "#!/usr/bin/env python3\nprint(1)\n")
+        );
+    }
+
+    #[test]
+    fn other_heredocs_go_to_the_shell_with_the_command_line() {
+        let (argv, pipes) = lowered("FROM x\nRUN <<-A 3<<'B' cat - /dev/fd/3\n\ta\n\tA\nb\nB\n");
+        assert_eq!(
+            argv,
+            [
+                "/bin/bash",
+                "-ec",
+                "<<-A 3<<'B' cat - /dev/fd/3\n\ta\nA\nb\nB"
+            ]
+        );
+        assert!(pipes.is_empty());
+    }
+
+    #[test]
+    fn copy_bodies_expand_unless_quoted() {
+        let parsed = kiln_parser::parse(
+            "FROM x\nCOPY <<A <<'B' <<-C /d/\n$V \"$V\" \\$V $U\nA\n$V\nB\n\t$V\n\tC\n",
+            "Dockerfile",
+        )
+        .unwrap();
+        let InstructionKind::Copy(copy) = &parsed.stages[0].instructions[0].kind else {
+            panic!("not a COPY");
+        };
+        let mut state = StageState::default();
+        state.set_env("V", "v");
+        let files = copy_files(&state, &copy.inline, Span::default()).unwrap();
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.content.as_str()))
+            .collect();
+        assert_eq!(
+            files,
+            [("A", "v \"v\" $V $U\n"), ("B", "$V\n"), ("C", "v\n")]
+        );
+    }
+
+    #[test]
+    fn a_delimiter_that_is_no_file_name_is_refused() {
+        let error = inline_file("..", String::new(), Span::default()).unwrap_err();
+        assert!(error.to_string().contains("`..`"), "{error}");
+    }
+}
