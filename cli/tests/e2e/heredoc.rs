@@ -53,9 +53,11 @@ fn copy_heredocs_make_files_expanded_unless_quoted() {
     let kiln = Kiln::new();
     let dir = kiln.context(
         "copy",
-        &[(
-            "Dockerfile",
-            "FROM busybox:local\n\
+        &[
+            ("f", "from the context\n"),
+            (
+                "Dockerfile",
+                "FROM busybox:local\n\
              ARG NAME=world\n\
              ENV GREETING=hello\n\
              COPY <<EOT /hello.txt\n\
@@ -69,8 +71,12 @@ fn copy_heredocs_make_files_expanded_unless_quoted() {
              WORKDIR /w\n\
              COPY --chmod=755 <<EOF run.sh\n\
              #!/bin/sh\n\
+             EOF\n\
+             COPY f <<EOF /mix/\n\
+             inline\n\
              EOF\n",
-        )],
+            ),
+        ],
     );
     kiln.build("copy:1", &dir).ok();
     let out = kiln.run_out(
@@ -78,7 +84,7 @@ fn copy_heredocs_make_files_expanded_unless_quoted() {
         &[
             "sh",
             "-c",
-            "cd / && cat hello.txt dir/sub/EOT dir/sub/EOT2 && \
+            "cd / && cat hello.txt dir/sub/EOT dir/sub/EOT2 mix/f mix/EOF && \
              stat -c '%n %a %u:%g' hello.txt dir dir/sub dir/sub/EOT dir/sub/EOT2 w/run.sh",
         ],
     );
@@ -87,6 +93,8 @@ fn copy_heredocs_make_files_expanded_unless_quoted() {
         "hello \"world\" ${UNSET} $NAME\n\
          literal $NAME\n\
          tabbed world\n\
+         from the context\n\
+         inline\n\
          hello.txt 644 0:0\n\
          dir 755 1:2\n\
          dir/sub 755 1:2\n\
