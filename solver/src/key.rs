@@ -50,6 +50,7 @@ mod tests {
             user: String::new(),
             network: NetworkMode::Host,
             hostname: "buildkitsandbox".into(),
+            pipes: Vec::new(),
         })
     }
 

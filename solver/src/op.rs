@@ -32,6 +32,19 @@ pub struct ExecOp {
     /// The sandbox's hostname (`BUILDKIT_SANDBOX_HOSTNAME`, else BuildKit's
     /// `buildkitsandbox`): a step may write it into its files.
     pub hostname: String,
+    /// Files mounted read-only at `/dev/pipes/<name>` (mode 0755): a heredoc script
+    /// with a shebang line, which BuildKit runs as a file.
+    pub pipes: Vec<InlineFile>,
+}
+
+/// A file given inline by a heredoc. Its content is left out of the op's serialized
+/// form: `run/sources.rs` adds its digest to the key, as for every non-vertex source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InlineFile {
+    /// The file name: the heredoc's delimiter (never empty, `.`, `..` or with a `/`).
+    pub name: String,
+    #[serde(skip)]
+    pub content: String,
 }
 
 /// A file operation.
@@ -44,8 +57,8 @@ pub enum FileOp {
 }
 
 /// Where COPY takes its files from. Each kind has one place that gives its content
-/// digest for the cache key (`run/sources.rs`); ADD's remote URLs and heredocs' inline
-/// files join here as kinds of their own.
+/// digest for the cache key (`run/sources.rs`); ADD's remote URLs join here as a kind of
+/// their own. Heredoc files ([`CopyOp::inline`]) come on top of any kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum CopySource {
     /// A selection of the build context: its files' content digest is in the key.
@@ -61,6 +74,9 @@ pub enum CopySource {
 pub struct CopyOp {
     pub source: CopySource,
     pub sources: Vec<String>,
+    /// Files given by heredocs (`COPY <<EOF /dest`), copied after `sources` with mode
+    /// 0644 (or `chmod`).
+    pub inline: Vec<InlineFile>,
     /// Absolute destination; a trailing `/` means "into this directory".
     pub dest: String,
     pub chown: Option<String>,

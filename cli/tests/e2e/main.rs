@@ -12,6 +12,7 @@ mod deep;
 mod errors;
 mod full_disk;
 mod harness;
+mod heredoc;
 mod holes;
 mod hostile;
 mod image;

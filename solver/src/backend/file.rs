@@ -1,6 +1,7 @@
 //! COPY and WORKDIR for [`super::StoreBackend`]: file operations on the mounted overlay
 //! of an active snapshot, all resolved inside its root.
 
+use super::inline::InlineDir;
 use super::mount::with_overlay;
 use super::store::store_active;
 use super::{Active, FileSources, stage_source};
@@ -56,10 +57,11 @@ fn apply_mounted(
         }
         Ok(())
     };
+    let inline = copy.inline.len();
     match copy.source {
         CopySource::Context => {
             let sources = inputs.context_sources.unwrap_or_default();
-            many(sources.len())?;
+            many(sources.len() + inline)?;
             for source in sources {
                 root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
                     inputs.context.is_excluded_below(source, below, is_dir)
@@ -67,6 +69,7 @@ fn apply_mounted(
                 .map_err(step_error)?;
             }
         }
+        CopySource::Input(_) if copy.sources.is_empty() => {}
         CopySource::Input(_) => {
             let (from, from_label) = inputs.input.unwrap_or((None, ""));
             let mount = store.readonly_mount(from)?;
@@ -74,7 +77,7 @@ fn apply_mounted(
             with_overlay(&mount, &dir, || -> Result<()> {
                 let from = RootDir::open(&dir).map_err(step_error)?;
                 let entries = stage_source::resolve(&from, &copy.sources, from_label)?;
-                many(entries.len())?;
+                many(entries.len() + inline)?;
                 for entry in &entries {
                     root.copy_in(&entry.host_path(), &copy.dest, &opts)
                         .map_err(step_error)?;
@@ -82,6 +85,11 @@ fn apply_mounted(
                 Ok(())
             })??;
         }
+    }
+    // Heredoc files come after the paths, as in BuildKit's `dispatchCopy`.
+    let files = InlineDir::write(&store.root().tmp_dir(), &copy.inline, 0o644)?;
+    for path in &files.paths {
+        root.copy_in(path, &copy.dest, &opts).map_err(step_error)?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@
 #[cfg(test)]
 pub(crate) mod fake;
 mod file;
+mod inline;
 pub(crate) mod mount;
 mod sandbox;
 mod stage_source;
@@ -36,7 +37,7 @@ pub use store::StoreBackend;
 
 use crate::context::{BuildContext, Source};
 use crate::error::Result;
-use crate::op::FileOp;
+use crate::op::{FileOp, InlineFile};
 use kiln_cache::OverlayMount;
 use kiln_cache::index::{CacheRecord, Index, OnConflict};
 use kiln_executor::{ExitStatus, NetworkMode, OutputChunk, ProcessSpec};
@@ -172,6 +173,8 @@ pub struct ExecSpec {
     pub process: ProcessSpec,
     pub hostname: String,
     pub network: NetworkMode,
+    /// Files mounted read-only at `/dev/pipes/<name>`, mode 0755 (heredoc scripts).
+    pub pipes: Vec<InlineFile>,
 }
 
 /// A boxed future, so [`Executor`] can be a trait object.
@@ -205,12 +208,13 @@ impl Backend {
     /// A store for snapshots, records and file operations, and a sandbox for RUN.
     pub fn store(store: Arc<kiln_cache::Store>, sandbox: Arc<kiln_executor::Sandbox>) -> Self {
         let root = store.root().path().to_path_buf();
+        let tmp = store.root().tmp_dir();
         let backend = Arc::new(StoreBackend::new(store));
         Self {
             snapshotter: backend.clone(),
             cache: backend.clone(),
             files: backend,
-            executor: Arc::new(SandboxExecutor::new(sandbox)),
+            executor: Arc::new(SandboxExecutor::new(sandbox, tmp)),
             root,
         }
     }

@@ -1,6 +1,8 @@
 //! [`SandboxExecutor`]: the [`Executor`] trait on `kiln_executor::Sandbox`.
 
+use super::inline::InlineDir;
 use super::{BoxFuture, ExecError, ExecSpec, Executor};
+use crate::op::InlineFile;
 use kiln_cache::OverlayMount;
 use kiln_executor::{
     ExitStatus, HostsFile, MountSpec, NetworkMode, Output, OutputChunk, ProcessSpec, Sandbox,
@@ -13,11 +15,13 @@ use tokio::sync::mpsc::UnboundedSender;
 /// RUN steps in kiln's sandbox.
 pub struct SandboxExecutor {
     sandbox: Arc<Sandbox>,
+    /// Where a step's `/dev/pipes/` files are written (the state root's temp folder).
+    tmp: PathBuf,
 }
 
 impl SandboxExecutor {
-    pub fn new(sandbox: Arc<Sandbox>) -> Self {
-        Self { sandbox }
+    pub fn new(sandbox: Arc<Sandbox>, tmp: PathBuf) -> Self {
+        Self { sandbox, tmp }
     }
 }
 
@@ -28,7 +32,9 @@ impl Executor for SandboxExecutor {
         output: UnboundedSender<OutputChunk>,
     ) -> BoxFuture<'_, Result<ExitStatus, ExecError>> {
         Box::pin(async move {
-            let spec = overlay_sandbox(
+            // Kept until the process has exited.
+            let pipes = InlineDir::write(&self.tmp, &spec.pipes, 0o755)?;
+            let mut sandbox = overlay_sandbox(
                 spec.root,
                 spec.mountpoint,
                 spec.process,
@@ -36,9 +42,25 @@ impl Executor for SandboxExecutor {
                 HostsFile::Build,
                 spec.network,
             );
-            Ok(self.sandbox.run(&spec, Output::Pipe(output)).await?)
+            sandbox.mounts = pipe_mounts(&spec.pipes, &pipes);
+            Ok(self.sandbox.run(&sandbox, Output::Pipe(output)).await?)
         })
     }
+}
+
+/// Read-only binds of the written `pipes` at `/dev/pipes/<name>`, as BuildKit mounts a
+/// heredoc script.
+fn pipe_mounts(pipes: &[InlineFile], written: &InlineDir) -> Vec<MountSpec> {
+    pipes
+        .iter()
+        .zip(&written.paths)
+        .map(|(pipe, path)| MountSpec {
+            source: path.clone(),
+            target: PathBuf::from("/dev/pipes").join(&pipe.name),
+            fstype: "bind".into(),
+            options: vec!["ro".into()],
+        })
+        .collect()
 }
 
 /// A sandbox whose root filesystem is `mount` on `mountpoint`, with no other mounts

@@ -1,5 +1,6 @@
 //! Lowering COPY: sources from the build context, or from another stage or an image
-//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input.
+//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input, and
+//! files given by heredocs (`super::heredoc`).
 
 use super::Lowering;
 use super::history;
@@ -16,9 +17,6 @@ pub(super) fn lower(
     copy: &Copy,
     span: Span,
 ) -> Result<Lowered> {
-    if !copy.inline.is_empty() {
-        return Err(invalid("COPY with a heredoc is not supported yet", span));
-    }
     if copy.link || copy.parents || !copy.exclude.is_empty() {
         return Err(invalid(
             "COPY --link, --parents and --exclude are not supported yet",
@@ -30,9 +28,10 @@ pub(super) fn lower(
         .iter()
         .map(|s| state.expand(s, span))
         .collect::<Result<Vec<_>>>()?;
+    let inline = super::heredoc::copy_files(state, &copy.inline, span)?;
     let written_dest = state.expand(&copy.dest, span)?;
     let dest = state.absolute(&written_dest);
-    if sources.len() > 1 && !dest.ends_with('/') {
+    if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
         return Err(invalid(
             "When using COPY with more than one source file, the destination must be a directory and end with a /",
             span,
@@ -79,15 +78,19 @@ pub(super) fn lower(
             CopySource::Input(inputs.source(node, label))
         }
     };
+    // As BuildKit: the paths, then `<<NAME` for each heredoc.
+    let mut shown = sources.clone();
+    shown.extend(inline.iter().map(|f| format!("<<{}", f.name)));
     let created_by = history::copy(
         chown.as_deref(),
         chmod_text.as_deref(),
-        &sources,
+        &shown,
         &written_dest,
     );
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
         sources,
+        inline,
         dest,
         chown,
         chmod,

@@ -3,6 +3,7 @@
 
 mod config;
 mod copy;
+mod heredoc;
 mod history;
 mod instruction;
 mod run;

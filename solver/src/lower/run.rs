@@ -16,9 +16,6 @@ pub(super) fn lower(
     run: &Run,
     span: Span,
 ) -> Result<Lowered> {
-    if !run.heredocs.is_empty() {
-        return Err(invalid("RUN with a heredoc is not supported yet", span));
-    }
     if !run.mounts.is_empty() {
         return Err(invalid("RUN --mount is not supported yet", span));
     }
@@ -43,7 +40,11 @@ pub(super) fn lower(
             ));
         }
     };
-    let args = state.argv(&run.command);
+    let (args, pipes) = if run.heredocs.is_empty() {
+        (state.argv(&run.command), Vec::new())
+    } else {
+        super::heredoc::run_argv(state, run, span)?
+    };
     let created_by = history::run(&args, &state.build_arg_values());
     let op = Op::Exec(ExecOp {
         args,
@@ -53,6 +54,7 @@ pub(super) fn lower(
         user: state.config.user.clone().unwrap_or_default(),
         network,
         hostname: lowering.sandbox_hostname(),
+        pipes,
     });
     Ok((Some((op, StepInputs::on(state))), created_by))
 }

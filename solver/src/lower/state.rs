@@ -71,6 +71,17 @@ impl StageState {
             .map_err(|e| expand_error(word, &e, span))
     }
 
+    /// Expands a heredoc body as BuildKit does for COPY: variables only (quotes are
+    /// ordinary characters, `\` escapes the next one), unset ones left as written.
+    pub fn expand_heredoc(&self, body: &str, span: Span) -> Result<String> {
+        let mut lex = kiln_parser::shell::ShellLex::new('\\');
+        lex.skip_quotes = true;
+        lex.skip_unset = true;
+        lex.process(body, &|name| self.lookup(name))
+            .map(|e| e.result)
+            .map_err(|e| expand_error(body, &e, span))
+    }
+
     /// Expands one word and splits it at unquoted whitespace, including whitespace a
     /// variable brings (BuildKit's words mode, used by EXPOSE).
     pub fn expand_words(&self, word: &str, span: Span) -> Result<Vec<String>> {

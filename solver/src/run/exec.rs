@@ -35,6 +35,7 @@ pub(super) async fn run(
         },
         hostname: exec.hostname.clone(),
         network: exec.network,
+        pipes: exec.pipes.clone(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<kiln_executor::OutputChunk>();
     let reporter = solver.reporter.clone();

@@ -4,7 +4,9 @@
 use super::Solver;
 use crate::backend::fake::Fake;
 use crate::context::BuildContext;
-use crate::op::{BuildGraph, CopyOp, CopySource, Edge, ExecOp, FileOp, Node, Op, Role, Vertex};
+use crate::op::{
+    BuildGraph, CopyOp, CopySource, Edge, ExecOp, FileOp, InlineFile, Node, Op, Role, Vertex,
+};
 use crate::progress::{Event, Reporter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +36,7 @@ fn run(command: &str) -> Op {
         user: String::new(),
         network: Default::default(),
         hostname: "buildkitsandbox".into(),
+        pipes: Vec::new(),
     })
 }
 
@@ -64,6 +67,7 @@ fn join(graph: &mut BuildGraph, nodes: &[Node]) -> Node {
         Op::File(FileOp::Copy(CopyOp {
             source: CopySource::Input(slot),
             sources: vec!["/".into()],
+            inline: Vec::new(),
             dest: format!("/{slot}/"),
             chown: None,
             chmod: None,
@@ -153,6 +157,7 @@ async fn cache_hits_never_reach_the_executor() {
     let copy = Op::File(FileOp::Copy(CopyOp {
         source: CopySource::Context,
         sources: vec!["app.txt".into()],
+        inline: Vec::new(),
         dest: "/app/".into(),
         chown: None,
         chmod: None,
@@ -187,4 +192,38 @@ async fn cache_hits_never_reach_the_executor() {
     let log = fake.log.lock().unwrap();
     assert!(log.started.is_empty());
     assert_eq!(log.file_ops, 1);
+}
+
+/// A heredoc file's content is in the key although the op's serialized form leaves it
+/// out: the same content is a hit, another one a miss.
+#[tokio::test]
+async fn inline_files_are_in_the_key() {
+    let context = tempfile::tempdir().unwrap();
+    let copy = |content: &str| {
+        Op::File(FileOp::Copy(CopyOp {
+            source: CopySource::Context,
+            sources: Vec::new(),
+            inline: vec![InlineFile {
+                name: "EOF".into(),
+                content: content.into(),
+            }],
+            dest: "/hello".into(),
+            chown: None,
+            chmod: None,
+        }))
+    };
+    let fake = Arc::new(Fake::default());
+    let mut keys = Vec::new();
+    for content in ["one\n", "one\n", "two\n"] {
+        let mut graph = BuildGraph::new();
+        let top = add(&mut graph, copy(content), None, &[]);
+        let solved = solver(&fake, context.path(), 0)
+            .solve(Arc::new(graph), top)
+            .await
+            .unwrap();
+        keys.push(solved[&top].key.clone());
+    }
+    assert_eq!(keys[0], keys[1]);
+    assert_ne!(keys[0], keys[2]);
+    assert_eq!(fake.log.lock().unwrap().file_ops, 2);
 }
