@@ -23,7 +23,8 @@ use crate::protocol::{Failure, StepContext};
 use crate::spec::SandboxSpec;
 use resolve::{create_file_in_root, mkdir_all_in_root, remove_stub_in_root};
 
-/// Mount points the sandbox needs in every rootfs: (path, is a directory).
+/// What the sandbox needs in a rootfs: the kernel filesystems' mount points, and the
+/// files `/etc/hosts` and `/etc/resolv.conf` are bound over. `true`: a directory.
 const REQUIRED: [(&str, bool); 5] = [
     ("/proc", true),
     ("/dev", true),
@@ -31,6 +32,10 @@ const REQUIRED: [(&str, bool); 5] = [
     ("/etc/hosts", false),
     ("/etc/resolv.conf", false),
 ];
+
+/// Mount points that stay when kiln made them, as runc leaves them under BuildKit (an
+/// image built on a base without them has them after its first RUN, empty).
+const KEPT: [&str; 3] = ["/proc", "/dev", "/sys"];
 
 /// Mounts `spec.rootfs` on `spec.mountpoint` (after a chdir into `rootfs_base_dir`) and opens it.
 pub(crate) fn mount_rootfs(spec: &SandboxSpec) -> Result<OwnedFd, Failure> {
@@ -74,7 +79,7 @@ pub(crate) fn open_rootfs(spec: &SandboxSpec) -> Result<OwnedFd, Failure> {
 }
 
 /// The mount points kiln created in a rootfs, to be removed after the run so they do not end up
-/// in a layer.
+/// in a layer (except the kernel filesystems' directories, [`KEPT`], as BuildKit).
 #[derive(Debug, Default)]
 pub(crate) struct Stubs {
     created: Vec<String>,
@@ -90,8 +95,9 @@ impl Stubs {
             } else {
                 create_file_in_root(root, path, Mode::from_raw_mode(0o644))
             };
+            let created = created.step(|| format!("create {path} in the rootfs"))?;
             self.created
-                .extend(created.step(|| format!("create {path} in the rootfs"))?);
+                .extend(created.into_iter().filter(|c| !KEPT.contains(&c.as_str())));
         }
         Ok(())
     }
