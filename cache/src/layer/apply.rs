@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
@@ -177,6 +176,10 @@ impl Applier<'_> {
         let Some((&name, parents)) = comps.split_last() else {
             if !kind.is_dir() {
                 return Err(unsafe_path(&raw, "a non-directory entry for the root"));
+            }
+            if !whiteouts {
+                // An archive's `./` does not change the destination, as in BuildKit.
+                return Ok(());
             }
             let fd = resolve::open_in_root(
                 self.out.root.as_fd(),
@@ -371,8 +374,8 @@ impl Output<'_> {
                 source,
             }
         };
-        let top =
-            open_dir_at(rustix::fs::CWD, dest.as_os_str().as_bytes()).map_err(fail("open"))?;
+        // Through the root's fd: `dest` may be a magic link (`/proc/self/fd/N`).
+        let top = open_dir_at(self.root.as_fd(), b".").map_err(fail("open"))?;
         let root = rustix::io::fcntl_dupfd_cloexec(&top, 0).map_err(|e| fail("open")(e.into()))?;
         let root_id = stat::fstat(root.as_fd()).map_err(fail("stat"))?;
         if self.dirs.keys().any(|id| *id != (root_id.dev, root_id.ino)) {

@@ -1,4 +1,4 @@
-//! [`extract_archive`]: a local file that `ADD` finds to be a tar archive (plain, gzip,
+//! [`LocalArchive`]: a local file that `ADD` finds to be a tar archive (plain, gzip,
 //! bzip2, xz or zstd, told by its first bytes, never by its name), extracted into a
 //! directory with the layer applier's safe writes ([`super::apply::extract_tar`]).
 
@@ -91,22 +91,31 @@ fn is_tar_header(block: &[u8]) -> bool {
     stored == Some(sum)
 }
 
-/// Extracts the file at `archive` into the directory `dest` (merging with what is there)
-/// if it is a tar archive, with `chown` replacing the archive's owners; `None` if it is
-/// not one, for the caller to copy as a file. Refuses what [`super::apply_layer`]
-/// refuses (paths out of `dest`, writes through symlinks, hard links out).
-pub fn extract_archive(
-    archive: &Path,
-    dest: &Path,
-    chown: Option<(u32, u32)>,
-) -> Result<Option<LayerStats>, LayerError> {
-    let open = |source| LayerError::Apply {
-        op: "open",
-        path: archive.display().to_string(),
-        source,
-    };
-    let Some(mut tar) = tar_stream(archive).map_err(open)? else {
-        return Ok(None);
-    };
-    extract_tar(&mut tar, dest, chown).map(Some)
+/// A local file found to be a tar archive, ready to extract.
+pub struct LocalArchive {
+    tar: Box<dyn Read>,
+}
+
+impl LocalArchive {
+    /// The file at `path`, if it is a tar archive; `None` if it is not one, for the caller
+    /// to copy as a file.
+    pub fn open(path: &Path) -> Result<Option<Self>, LayerError> {
+        let open = |source| LayerError::Apply {
+            op: "open",
+            path: path.display().to_string(),
+            source,
+        };
+        Ok(tar_stream(path).map_err(open)?.map(|tar| Self { tar }))
+    }
+
+    /// Extracts it into the directory `dest`, merging with what is there, with `chown`
+    /// replacing the archive's owners. Refuses what [`super::apply_layer`] refuses (paths
+    /// out of `dest`, writes through symlinks, hard links out).
+    pub fn extract(
+        mut self,
+        dest: &Path,
+        chown: Option<(u32, u32)>,
+    ) -> Result<LayerStats, LayerError> {
+        extract_tar(&mut self.tar, dest, chown)
+    }
 }

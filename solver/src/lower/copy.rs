@@ -1,5 +1,6 @@
 //! Lowering COPY: sources from the build context, or from another stage or an image
-//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input.
+//! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input; and
+//! [`Transfer`], the part ADD shares.
 
 use super::Lowering;
 use super::instruction::{StepInputs, invalid};
@@ -24,35 +25,13 @@ pub(super) fn lower(
             span,
         ));
     }
-    let sources = copy
-        .sources
-        .iter()
-        .map(|s| state.expand(s, span))
-        .collect::<Result<Vec<_>>>()?;
-    let dest = state.absolute(&state.expand(&copy.dest, span)?);
-    if sources.len() > 1 && !dest.ends_with('/') {
-        return Err(invalid(
-            "When using COPY with more than one source file, the destination must be a directory and end with a /",
-            span,
-        ));
-    }
-    let chmod = match &copy.chmod {
-        Some(raw) => {
-            let text = state.expand(raw, span)?;
-            Some(
-                u32::from_str_radix(&text, 8)
-                    .ok()
-                    .filter(|m| *m <= 0o7777)
-                    .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
-            )
-        }
-        None => None,
-    };
-    let chown = copy
-        .chown
-        .as_ref()
-        .map(|c| state.expand(c, span))
-        .transpose()?;
+    let transfer = Transfer::expand(
+        state,
+        "COPY",
+        (&copy.sources, &copy.dest),
+        (copy.chown.as_ref(), copy.chmod.as_ref()),
+        span,
+    )?;
     let mut inputs = StepInputs::on(state);
     let source = match &copy.from {
         None => CopySource::Context,
@@ -77,10 +56,65 @@ pub(super) fn lower(
     };
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
-        sources,
-        dest,
-        chown,
-        chmod,
+        sources: transfer.sources,
+        dest: transfer.dest,
+        chown: transfer.chown,
+        chmod: transfer.chmod,
+        unpack: false,
+        checksum: None,
     }));
     Ok((op, inputs))
+}
+
+/// What COPY and ADD share: sources and destination expanded (the destination made
+/// absolute), `--chown` expanded, `--chmod` parsed.
+pub(super) struct Transfer {
+    pub sources: Vec<String>,
+    pub dest: String,
+    pub chown: Option<String>,
+    pub chmod: Option<u32>,
+}
+
+impl Transfer {
+    /// `instruction` (`COPY`, `ADD`) names it in messages.
+    pub fn expand(
+        state: &StageState,
+        instruction: &str,
+        (sources, dest): (&[String], &str),
+        (chown, chmod): (Option<&String>, Option<&String>),
+        span: Span,
+    ) -> Result<Self> {
+        let sources = sources
+            .iter()
+            .map(|s| state.expand(s, span))
+            .collect::<Result<Vec<_>>>()?;
+        let dest = state.absolute(&state.expand(dest, span)?);
+        if sources.len() > 1 && !dest.ends_with('/') {
+            return Err(invalid(
+                format!(
+                    "When using {instruction} with more than one source file, the destination must be a directory and end with a /"
+                ),
+                span,
+            ));
+        }
+        let chmod = match chmod {
+            Some(raw) => {
+                let text = state.expand(raw, span)?;
+                Some(
+                    u32::from_str_radix(&text, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o7777)
+                        .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
+                )
+            }
+            None => None,
+        };
+        let chown = chown.map(|c| state.expand(c, span)).transpose()?;
+        Ok(Self {
+            sources,
+            dest,
+            chown,
+            chmod,
+        })
+    }
 }

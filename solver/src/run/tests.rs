@@ -67,6 +67,8 @@ fn join(graph: &mut BuildGraph, nodes: &[Node]) -> Node {
             dest: format!("/{slot}/"),
             chown: None,
             chmod: None,
+            unpack: false,
+            checksum: None,
         }))
     };
     let mut top = None;
@@ -156,6 +158,8 @@ async fn cache_hits_never_reach_the_executor() {
         dest: "/app/".into(),
         chown: None,
         chmod: None,
+        unpack: false,
+        checksum: None,
     }));
     let top = add(&mut graph, copy, Some(build), &[]);
     let graph = Arc::new(graph);

@@ -7,7 +7,17 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::super::{LayerError, extract_archive};
+use super::super::{LayerError, LayerStats, LocalArchive};
+
+fn extract_archive(
+    archive: &Path,
+    dest: &Path,
+    chown: Option<(u32, u32)>,
+) -> Result<Option<LayerStats>, LayerError> {
+    LocalArchive::open(archive)?
+        .map(|a| a.extract(dest, chown))
+        .transpose()
+}
 use super::hostile::raw;
 
 /// A tar with `a/b.txt` (owned 7:8) and `.wh.keep`.
