@@ -19,6 +19,7 @@ mod archive;
 mod containers;
 mod content;
 mod digest;
+pub mod download;
 mod error;
 mod export;
 pub mod gc;
@@ -44,7 +45,7 @@ mod usage;
 
 pub use archive::{ArchiveFormat, ArchiveImage, ArchiveReport};
 pub use content::{BlobWriter, ContentStore};
-pub use digest::{HashingReader, HashingWriter, random_id, sha256_digest};
+pub use digest::{HashingReader, HashingWriter, digest_hex, random_id, sha256_digest};
 pub use error::{CacheError, Result, is_no_space};
 pub use images::Image;
 pub use keylock::KeyLock;

@@ -50,7 +50,7 @@ pub struct InlineFile {
 /// A file operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum FileOp {
-    /// COPY from the build context.
+    /// COPY or ADD.
     Copy(CopyOp),
     /// WORKDIR: create a directory (and its parents) if missing.
     Mkdir { path: String, owner: Option<String> },
@@ -66,10 +66,13 @@ pub enum CopySource {
     /// The filesystem of the vertex's input at this slot, with [`Role::Source`]:
     /// another stage or an image, whose key already identifies its content.
     Input(usize),
+    /// ADD's remote files: the sources are `http(s)://` URLs, downloaded when the step
+    /// runs; the downloads' content digest is in the key.
+    Urls,
 }
 
-/// COPY sources (cleaned, possibly with wildcards; relative to the context or to the
-/// `--from` root) to a destination.
+/// COPY or ADD sources (cleaned, possibly with wildcards; relative to the context or to
+/// the `--from` root; or URLs) to a destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CopyOp {
     pub source: CopySource,
@@ -81,6 +84,12 @@ pub struct CopyOp {
     pub dest: String,
     pub chown: Option<String>,
     pub chmod: Option<u32>,
+    /// ADD: a local tar archive (told by content) is extracted into the destination.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpack: bool,
+    /// ADD `--checksum=sha256:…` of a URL source: checked, not a part of the result.
+    #[serde(skip)]
+    pub checksum: Option<String>,
 }
 
 /// A vertex: the op plus what the user sees of it.

@@ -1,10 +1,10 @@
-//! [`apply_layer`]: an OCI layer tar stream unpacked into an empty snapshot directory.
+//! [`apply_layer`]: an OCI layer tar stream unpacked into an empty snapshot directory; and
+//! [`extract_tar`], the same writes for an archive `ADD` extracts (no whiteouts).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, XattrFlags};
@@ -43,6 +43,31 @@ const BUF: usize = 256 * 1024;
 ///   a time with `O_NOFOLLOW`, and the final component is never followed.
 /// - File contents are streamed, never held whole in memory.
 pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerError> {
+    apply_tar(tar, dest, Flavor::Layer)
+}
+
+/// Extracts the plain tar stream `tar` into the directory `dest`, merging with what is
+/// there, as `ADD` does with a local archive: the same refusals and fd-relative writes as
+/// [`apply_layer`], but names are only names (`.wh.*` entries are files like any other),
+/// and `chown` replaces the archive's owners.
+pub(super) fn extract_tar(
+    tar: &mut dyn Read,
+    dest: &Path,
+    chown: Option<(u32, u32)>,
+) -> Result<LayerStats, LayerError> {
+    apply_tar(tar, dest, Flavor::Archive { chown })
+}
+
+/// What a tar stream is to [`apply_tar`].
+#[derive(Debug, Clone, Copy)]
+enum Flavor {
+    /// An OCI layer: whiteout names mean deletions.
+    Layer,
+    /// An archive `ADD` extracts: owners replaced when `chown` is set.
+    Archive { chown: Option<(u32, u32)> },
+}
+
+fn apply_tar(tar: &mut dyn Read, dest: &Path, flavor: Flavor) -> Result<LayerStats, LayerError> {
     let root = RootDir::open(dest)?;
     let mut counted = CountingReader {
         inner: tar,
@@ -58,6 +83,7 @@ pub fn apply_layer(tar: &mut dyn Read, dest: &Path) -> Result<LayerStats, LayerE
         parents,
         out: Output {
             root: &root,
+            flavor,
             dirs: HashMap::new(),
             entries: 0,
             buf: vec![0; BUF],
@@ -111,6 +137,7 @@ struct Applier<'a> {
 /// What entries are written into.
 struct Output<'a> {
     root: &'a RootDir,
+    flavor: Flavor,
     /// Directories created or merged, by device and inode, with their mtime, set once
     /// everything is written.
     dirs: HashMap<(u64, u64), (i64, i64)>,
@@ -128,7 +155,16 @@ impl Applier<'_> {
         let raw = entry.path_bytes().into_owned();
         let display = lossy(&raw);
         let comps = clean_path(&raw).map_err(|e| unsafe_path(&raw, e.entry_reason()))?;
-        let meta = read_meta(entry, &display)?;
+        let mut meta = read_meta(entry, &display)?;
+        let whiteouts = match self.out.flavor {
+            Flavor::Layer => true,
+            Flavor::Archive { chown } => {
+                if let Some((uid, gid)) = chown {
+                    (meta.uid, meta.gid) = (uid, gid);
+                }
+                false
+            }
+        };
         let ctx = |op: &'static str| {
             let path = &display;
             move |source: io::Error| LayerError::Apply {
@@ -141,6 +177,10 @@ impl Applier<'_> {
             if !kind.is_dir() {
                 return Err(unsafe_path(&raw, "a non-directory entry for the root"));
             }
+            if !whiteouts {
+                // An archive's `./` does not change the destination, as in BuildKit.
+                return Ok(());
+            }
             let fd = resolve::open_in_root(
                 self.out.root.as_fd(),
                 b".",
@@ -152,7 +192,7 @@ impl Applier<'_> {
                 .map_err(ctx("set metadata of"))?;
             return Ok(());
         };
-        if parents.iter().any(|c| c.starts_with(WH_PREFIX)) {
+        if whiteouts && parents.iter().any(|c| c.starts_with(WH_PREFIX)) {
             return Err(unsafe_path(
                 &raw,
                 "a whiteout name in the middle of the path",
@@ -201,7 +241,11 @@ impl Output<'_> {
             }
         };
         let removed = |e: Existing| e == Existing::Removed;
-        match classify(name) {
+        let name_kind = match self.flavor {
+            Flavor::Layer => classify(name),
+            Flavor::Archive { .. } => EntryName::Plain,
+        };
+        match name_kind {
             EntryName::Meta => return Ok(false),
             EntryName::Opaque => {
                 let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -330,8 +374,8 @@ impl Output<'_> {
                 source,
             }
         };
-        let top =
-            open_dir_at(rustix::fs::CWD, dest.as_os_str().as_bytes()).map_err(fail("open"))?;
+        // Through the root's fd: `dest` may be a magic link (`/proc/self/fd/N`).
+        let top = open_dir_at(self.root.as_fd(), b".").map_err(fail("open"))?;
         let root = rustix::io::fcntl_dupfd_cloexec(&top, 0).map_err(|e| fail("open")(e.into()))?;
         let root_id = stat::fstat(root.as_fd()).map_err(fail("stat"))?;
         if self.dirs.keys().any(|id| *id != (root_id.dev, root_id.ino)) {

@@ -1,6 +1,7 @@
 //! Layers as OCI tar streams: the diff held in an overlay upper directory, written as a layer
 //! ([`write_layer`]), and a layer unpacked into an empty snapshot directory that will be used as
-//! an overlay lower layer ([`apply_layer`]).
+//! an overlay lower layer ([`apply_layer`]); and a local archive `ADD` extracts into a
+//! directory ([`LocalArchive`]), with the same safe writes but no whiteouts.
 //!
 //! The two whiteout vocabularies this module translates between:
 //!
@@ -20,6 +21,7 @@
 
 mod apply;
 mod compress;
+mod extract;
 pub(crate) mod header;
 mod parents;
 mod whiteout;
@@ -35,6 +37,7 @@ use crate::rootfs::RootfsError;
 
 pub use apply::apply_layer;
 pub use compress::{Compression, ParallelCompressor};
+pub use extract::LocalArchive;
 pub use write::write_layer;
 
 /// Options of [`write_layer`] that change the bytes of the layer.

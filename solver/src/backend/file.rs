@@ -1,4 +1,4 @@
-//! COPY and WORKDIR for [`super::StoreBackend`]: file operations on the mounted overlay
+//! COPY, ADD and WORKDIR for [`super::StoreBackend`]: file operations on the mounted overlay
 //! of an active snapshot, all resolved inside its root.
 
 use super::inline::InlineDir;
@@ -8,7 +8,10 @@ use super::{Active, FileSources, stage_source};
 use crate::error::{Result, SolveError};
 use crate::op::{CopySource, FileOp};
 use kiln_cache::Store;
+use kiln_cache::layer::LocalArchive;
 use kiln_cache::rootfs::{CopyOptions, RootDir};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 
 /// Mounts the active snapshot's root, applies `op` to it, unmounts.
 pub(super) fn apply(
@@ -63,10 +66,20 @@ fn apply_mounted(
             let sources = inputs.context_sources.unwrap_or_default();
             many(sources.len() + inline)?;
             for source in sources {
+                if copy.unpack && extract(&root, &source.path, &copy.dest, opts.chown)? {
+                    continue;
+                }
                 root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
                     inputs.context.is_excluded_below(source, below, is_dir)
                 })
                 .map_err(step_error)?;
+            }
+        }
+        CopySource::Urls => {
+            let files = inputs.downloads.unwrap_or_default();
+            many(files.len() + inline)?;
+            for file in files {
+                root.copy_in(file, &copy.dest, &opts).map_err(step_error)?;
             }
         }
         CopySource::Input(_) if copy.sources.is_empty() => {}
@@ -92,6 +105,22 @@ fn apply_mounted(
         root.copy_in(path, &copy.dest, &opts).map_err(step_error)?;
     }
     Ok(())
+}
+
+/// ADD of a local file: extracts it into the directory `dest` (created if missing, as
+/// BuildKit does) if it is a tar archive; whether it was one.
+fn extract(root: &RootDir, source: &Path, dest: &str, chown: Option<(u32, u32)>) -> Result<bool> {
+    if !fs_err::symlink_metadata(source)?.is_file() {
+        return Ok(false);
+    }
+    let Some(archive) = LocalArchive::open(source).map_err(step_error)? else {
+        return Ok(false);
+    };
+    let dir = root.mkdir_all(dest, 0o755, chown).map_err(step_error)?;
+    // The directory as the held fd resolved it in-root, whatever its path's symlinks.
+    let host = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    archive.extract(&host, chown).map_err(step_error)?;
+    Ok(true)
 }
 
 /// `kiln_executor::resolve_ids` or `resolve_chown`: spec, passwd, group → uid, gid.

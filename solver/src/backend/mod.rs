@@ -153,6 +153,8 @@ pub struct FileSources<'a> {
     pub context: &'a BuildContext,
     /// Resolved context sources of a COPY (resolved while hashing them for the key).
     pub context_sources: Option<&'a [Source]>,
+    /// The files ADD downloaded (while hashing them for the key).
+    pub downloads: Option<&'a [PathBuf]>,
     /// The committed snapshot a COPY reads from another stage or image (`None`: an
     /// empty stage), and how messages name it.
     pub input: Option<(Option<&'a str>, &'a str)>,

@@ -1,6 +1,6 @@
 //! Lowering COPY: sources from the build context, or from another stage or an image
 //! (`--from`), which becomes a [`Role::Source`](crate::op::Role::Source) input, and
-//! files given by heredocs (`super::heredoc`).
+//! files given by heredocs (`super::heredoc`); and [`Transfer`], the part ADD shares.
 
 use super::Lowering;
 use super::history;
@@ -23,39 +23,15 @@ pub(super) fn lower(
             span,
         ));
     }
-    let sources = copy
-        .sources
-        .iter()
-        .map(|s| state.expand(s, span))
-        .collect::<Result<Vec<_>>>()?;
     let inline = super::heredoc::copy_files(state, &copy.inline, span)?;
-    let written_dest = state.expand(&copy.dest, span)?;
-    let dest = state.absolute(&written_dest);
-    if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
-        return Err(invalid(
-            "When using COPY with more than one source file, the destination must be a directory and end with a /",
-            span,
-        ));
-    }
-    let chmod_text = copy
-        .chmod
-        .as_ref()
-        .map(|raw| state.expand(raw, span))
-        .transpose()?;
-    let chmod = match &chmod_text {
-        Some(text) => Some(
-            u32::from_str_radix(text, 8)
-                .ok()
-                .filter(|m| *m <= 0o7777)
-                .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
-        ),
-        None => None,
-    };
-    let chown = copy
-        .chown
-        .as_ref()
-        .map(|c| state.expand(c, span))
-        .transpose()?;
+    let transfer = Transfer::expand(
+        state,
+        "COPY",
+        (&copy.sources, &copy.dest),
+        (copy.chown.as_ref(), copy.chmod.as_ref()),
+        inline.len(),
+        span,
+    )?;
     let mut inputs = StepInputs::on(state);
     let source = match &copy.from {
         None => CopySource::Context,
@@ -79,21 +55,90 @@ pub(super) fn lower(
         }
     };
     // As BuildKit: the paths, then `<<NAME` for each heredoc.
-    let mut shown = sources.clone();
-    shown.extend(inline.iter().map(|f| format!("<<{}", f.name)));
-    let created_by = history::copy(
-        chown.as_deref(),
-        chmod_text.as_deref(),
-        &shown,
-        &written_dest,
-    );
+    let heredocs: Vec<String> = inline.iter().map(|f| format!("<<{}", f.name)).collect();
+    let created_by = transfer.history("COPY", &heredocs);
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
-        sources,
+        sources: transfer.sources,
         inline,
-        dest,
-        chown,
-        chmod,
+        dest: transfer.dest,
+        chown: transfer.chown,
+        chmod: transfer.chmod,
+        unpack: false,
+        checksum: None,
     }));
     Ok((Some((op, inputs)), created_by))
+}
+
+/// What COPY and ADD share: sources and destination expanded (the destination made
+/// absolute), `--chown` expanded, `--chmod` parsed; and their history text.
+pub(super) struct Transfer {
+    pub sources: Vec<String>,
+    pub dest: String,
+    pub chown: Option<String>,
+    pub chmod: Option<u32>,
+    /// The destination as written (expanded), for the history.
+    written_dest: String,
+    /// `--chmod` as written (expanded), for the history.
+    chmod_text: Option<String>,
+}
+
+impl Transfer {
+    /// `instruction` (`COPY`, `ADD`) names it in messages; `heredocs` files come from
+    /// the instruction besides its sources.
+    pub fn expand(
+        state: &StageState,
+        instruction: &str,
+        (sources, dest): (&[String], &str),
+        (chown, chmod): (Option<&String>, Option<&String>),
+        heredocs: usize,
+        span: Span,
+    ) -> Result<Self> {
+        let sources = sources
+            .iter()
+            .map(|s| state.expand(s, span))
+            .collect::<Result<Vec<_>>>()?;
+        let written_dest = state.expand(dest, span)?;
+        let dest = state.absolute(&written_dest);
+        if sources.len() + heredocs > 1 && !dest.ends_with('/') {
+            return Err(invalid(
+                format!(
+                    "When using {instruction} with more than one source file, the destination must be a directory and end with a /"
+                ),
+                span,
+            ));
+        }
+        let chmod_text = chmod.map(|raw| state.expand(raw, span)).transpose()?;
+        let chmod = match &chmod_text {
+            Some(text) => Some(
+                u32::from_str_radix(text, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
+            ),
+            None => None,
+        };
+        let chown = chown.map(|c| state.expand(c, span)).transpose()?;
+        Ok(Self {
+            sources,
+            dest,
+            chown,
+            chmod,
+            written_dest,
+            chmod_text,
+        })
+    }
+
+    /// The history text of `instruction` with these sources, then `extra` words.
+    pub fn history(&self, instruction: &str, extra: &[String]) -> String {
+        let mut shown = self.sources.clone();
+        shown.extend_from_slice(extra);
+        history::transfer(
+            instruction,
+            self.chown.as_deref(),
+            self.chmod_text.as_deref(),
+            &shown,
+            &self.written_dest,
+        )
+    }
 }

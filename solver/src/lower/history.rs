@@ -21,10 +21,17 @@ pub fn run(argv: &[String], build_args: &[(String, String)]) -> String {
     format!("RUN {} # buildkit", words.join(" "))
 }
 
-/// `COPY [--chown=X] [--chmod=Y] SRC… DEST # buildkit`, sources and destination
-/// expanded but as written (current BuildKit's text; `--from` is left out).
-pub fn copy(chown: Option<&str>, chmod: Option<&str>, sources: &[String], dest: &str) -> String {
-    let mut text = String::from("COPY");
+/// `COPY [--chown=X] [--chmod=Y] SRC… DEST # buildkit` (or `ADD …`), sources and
+/// destination expanded but as written (current BuildKit's text; `--from` and
+/// `--checksum` are left out).
+pub fn transfer(
+    instruction: &str,
+    chown: Option<&str>,
+    chmod: Option<&str>,
+    sources: &[String],
+    dest: &str,
+) -> String {
+    let mut text = String::from(instruction);
     if let Some(chown) = chown.filter(|c| !c.is_empty()) {
         text.push_str(&format!(" --chown={chown}"));
     }
@@ -189,10 +196,13 @@ mod tests {
         assert_eq!(run(&argv, &[]), "RUN /bin/sh -c echo $A # buildkit");
         let sources = ["a".to_string(), "b".into()];
         assert_eq!(
-            copy(Some("1:1"), Some("0600"), &sources, "/d/"),
+            transfer("COPY", Some("1:1"), Some("0600"), &sources, "/d/"),
             "COPY --chown=1:1 --chmod=0600 a b /d/ # buildkit"
         );
-        assert_eq!(copy(None, None, &sources, "."), "COPY a b . # buildkit");
+        assert_eq!(
+            transfer("ADD", None, None, &sources, "."),
+            "ADD a b . # buildkit"
+        );
         let ports = ["80/tcp".to_string(), "443/tcp".into()]
             .into_iter()
             .collect();

@@ -1,5 +1,5 @@
 //! Lowering one instruction: the ones that add vertices go to a file per feature
-//! (`run.rs`, `copy.rs`, `workdir.rs`), the rest to [`super::config`]. Every vertex
+//! (`run.rs`, `copy.rs`, `add.rs`, `workdir.rs`), the rest to [`super::config`]. Every vertex
 //! goes through [`add_step`] with its [`StepInputs`].
 
 use super::Lowering;
@@ -12,7 +12,10 @@ use kiln_parser::{Instruction, InstructionKind, Span};
 pub(super) fn makes_vertex(kind: &InstructionKind) -> bool {
     matches!(
         kind,
-        InstructionKind::Run(_) | InstructionKind::Copy(_) | InstructionKind::Workdir(_)
+        InstructionKind::Run(_)
+            | InstructionKind::Copy(_)
+            | InstructionKind::Add(_)
+            | InstructionKind::Workdir(_)
     )
 }
 
@@ -34,7 +37,7 @@ pub(super) fn lower(
         InstructionKind::Run(run) => super::run::lower(lowering, state, run, span)?,
         InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, span)?,
         InstructionKind::Workdir(raw) => super::workdir::lower(state, raw, span)?,
-        InstructionKind::Add(_) => return Err(invalid("ADD is not supported yet", span)),
+        InstructionKind::Add(add) => super::add::lower(state, add, span)?,
         kind => (None, super::config::apply(lowering, state, kind, span)?),
     };
     let node = step.map(|(op, inputs)| {

@@ -1,6 +1,7 @@
 //! Lowering: the typed Dockerfile AST to a [`BuildGraph`], one stage at a time,
 //! starting from the target and pulling in only the stages it needs.
 
+mod add;
 mod config;
 mod copy;
 mod heredoc;

@@ -71,6 +71,8 @@ fn join(graph: &mut BuildGraph, nodes: &[Node]) -> Node {
             dest: format!("/{slot}/"),
             chown: None,
             chmod: None,
+            unpack: false,
+            checksum: None,
         }))
     };
     let mut top = None;
@@ -161,6 +163,8 @@ async fn cache_hits_never_reach_the_executor() {
         dest: "/app/".into(),
         chown: None,
         chmod: None,
+        unpack: false,
+        checksum: None,
     }));
     let top = add(&mut graph, copy, Some(build), &[]);
     let graph = Arc::new(graph);
@@ -210,6 +214,8 @@ async fn inline_files_are_in_the_key() {
             dest: "/hello".into(),
             chown: None,
             chmod: None,
+            unpack: false,
+            checksum: None,
         }))
     };
     let fake = Arc::new(Fake::default());

@@ -86,12 +86,13 @@ impl Solver {
                 .map_err(|e| e.on_full_disk(&vertex.name, Some(vertex.span), root));
         }
         let (content, resolved) = if sources::needs_digest(&vertex.op) {
-            let (op, context, cache) = (
+            let (op, context, cache, tmp) = (
                 vertex.op.clone(),
                 self.context.clone(),
                 self.backend.cache.clone(),
+                root.join("tmp-v1"),
             );
-            blocking(move || sources::digest(&op, &context, cache.as_ref()))
+            blocking(move || sources::digest(&op, &context, cache.as_ref(), &tmp))
                 .await
                 .map_err(|e| at_step(e, &vertex.name, vertex.span, root))?
         } else {
@@ -186,6 +187,7 @@ impl Solver {
             let sources = FileSources {
                 context: &context,
                 context_sources: resolved.context.as_deref(),
+                downloads: resolved.downloads.as_ref().map(|d| d.files.as_slice()),
                 input: input.as_ref().map(|(s, l)| (s.as_deref(), l.as_str())),
             };
             if let Err(e) = files.apply(&active, &op, sources) {

@@ -13,7 +13,13 @@ use super::super::{LayerError, apply_layer};
 use super::{describe_tree, name_bytes};
 
 /// A raw tar entry: the path bytes go into the header as they are (no validation).
-fn raw(builder: &mut Vec<u8>, path: &[u8], kind: tar::EntryType, link: &[u8], data: &[u8]) {
+pub(super) fn raw(
+    builder: &mut Vec<u8>,
+    path: &[u8],
+    kind: tar::EntryType,
+    link: &[u8],
+    data: &[u8],
+) {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(0o644);

@@ -1,6 +1,7 @@
 //! Tests of layer writing and applying. They need root (mknod, chown, trusted xattrs, overlay).
 
 mod deep;
+mod extract;
 mod hostile;
 mod overlay;
 mod prop;
