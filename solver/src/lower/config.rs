@@ -67,12 +67,14 @@ pub(super) fn apply(
             state.cmd_set = true;
             let text = format!("CMD {}", history::go_quoted_list(&argv));
             state.config.cmd = Some(argv);
+            mark_args_escaped(state);
             text
         }
         InstructionKind::Entrypoint(form) => {
             let argv = state.argv(form);
             let text = format!("ENTRYPOINT {}", history::go_quoted_list(&argv));
             state.config.entrypoint = Some(argv);
+            mark_args_escaped(state);
             // Like Docker: an ENTRYPOINT resets a CMD inherited from the base image.
             if !state.cmd_set {
                 state.config.cmd = None;
@@ -172,4 +174,14 @@ pub(super) fn apply(
         }
     };
     Ok(text)
+}
+
+/// Docker's `ArgsEscaped`, which BuildKit sets whenever a Dockerfile sets CMD or
+/// ENTRYPOINT, in either form (a Docker image-spec field the OCI spec deprecates;
+/// kept in the config's unmodelled fields).
+fn mark_args_escaped(state: &mut StageState) {
+    state
+        .config
+        .extra
+        .insert("ArgsEscaped".into(), serde_json::Value::Bool(true));
 }
