@@ -94,9 +94,12 @@ impl BuildContext {
     }
 
     /// Resolves COPY source patterns (Go `filepath.Match` wildcards per segment) to
-    /// existing paths inside the context, sorted and deduplicated.
+    /// existing paths inside the context, sorted and deduplicated. A missing plain
+    /// path is an error; a wildcard matching nothing is skipped, unless nothing at
+    /// all matched (as the issue asks of current BuildKit).
     pub fn resolve(&self, patterns: &[String]) -> Result<Vec<Source>> {
         let mut out = Vec::new();
+        let mut unmatched = None;
         for pattern in patterns {
             let rel = clean_relative(pattern).ok_or_else(|| {
                 self.context_error(format!(
@@ -134,7 +137,10 @@ impl BuildContext {
                 })
                 .collect();
             if found.is_empty() {
-                return Err(self.context_error(format!("\"{pattern}\": not found")));
+                if !rel.split('/').any(has_wildcard) {
+                    return Err(self.context_error(format!("\"{pattern}\": not found")));
+                }
+                unmatched.get_or_insert(pattern);
             }
             for rel in found {
                 let path = self.root.join(&rel);
@@ -143,6 +149,9 @@ impl BuildContext {
                 }
                 out.push(Source { rel, path });
             }
+        }
+        if let (true, Some(pattern)) = (out.is_empty(), unmatched) {
+            return Err(self.context_error(format!("\"{pattern}\": not found")));
         }
         out.sort_by(|a, b| a.rel.cmp(&b.rel));
         out.dedup();

@@ -435,3 +435,27 @@ fn source_date_epoch_as_a_build_arg_sets_the_image_time_and_is_checked() {
         bad.stderr
     );
 }
+
+#[test]
+fn a_wildcard_matching_nothing_is_skipped_unless_nothing_matches_at_all() {
+    let kiln = Kiln::new();
+    for (from, copy) in [
+        ("", "COPY"),
+        (
+            "FROM busybox:local AS src\nCOPY a.txt /s/\n",
+            "COPY --from=src",
+        ),
+    ] {
+        let prefix = if from.is_empty() { "" } else { "/s/" };
+        let dockerfile =
+            format!("{from}FROM busybox:local\n{copy} {prefix}*.nope {prefix}a.txt /dst/\n");
+        let dir = kiln.context("wild", &[("Dockerfile", &dockerfile), ("a.txt", "a\n")]);
+        kiln.build("wild:1", &dir).ok();
+        assert_eq!(kiln.run_out("wild:1", &["cat", "/dst/a.txt"]), "a\n");
+        let nothing = format!("{from}FROM busybox:local\n{copy} {prefix}*.nope /dst/\n");
+        let dir = kiln.context("wild0", &[("Dockerfile", &nothing), ("a.txt", "a\n")]);
+        let run = kiln.build("wild:2", &dir);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("*.nope"), "{}", run.stderr);
+    }
+}

@@ -3,7 +3,7 @@
 //! resolve as if that root were `/`), and held open so the host path handed to the
 //! copy stays inside the root.
 
-use crate::context::{join_rel, segment_glob};
+use crate::context::{has_wildcard, join_rel, segment_glob};
 use crate::error::{Result, SolveError};
 use crate::lower::clean_absolute;
 use kiln_cache::rootfs::RootDir;
@@ -42,9 +42,11 @@ fn in_root(e: impl std::error::Error) -> SolveError {
 }
 
 /// The entries `patterns` (absolute paths in the source root, Go wildcards per
-/// segment) name, in order; `from` names the root in messages.
+/// segment) name, in order; `from` names the root in messages. A wildcard matching
+/// nothing is skipped unless nothing at all matched, as for context sources.
 pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result<Vec<StageEntry>> {
     let mut out = Vec::new();
+    let mut unmatched = None;
     for pattern in patterns {
         let rel = clean_absolute(pattern).trim_start_matches('/').to_string();
         if rel.is_empty() {
@@ -86,10 +88,16 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
             }
         }
         if out.len() == before {
-            return Err(not_found(from, pattern));
+            if !rel.split('/').any(has_wildcard) {
+                return Err(not_found(from, pattern));
+            }
+            unmatched.get_or_insert(pattern);
         }
     }
-    Ok(out)
+    match (out.is_empty(), unmatched) {
+        (true, Some(pattern)) => Err(not_found(from, pattern)),
+        _ => Ok(out),
+    }
 }
 
 /// The names in `dir` that match `glob`.
