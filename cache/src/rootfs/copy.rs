@@ -27,7 +27,8 @@ pub struct CopyOptions {
     /// Without `chown`, the copied entries keep their source's owner (`COPY --from`, as BuildKit)
     /// instead of getting `0:0`; the directories created are still `0:0`.
     pub keep_owner: bool,
-    /// Mode of every copied file and directory (`--chmod`); the source's mode when `None`.
+    /// Mode of every copied file and directory, and of the folders created on the way
+    /// (`--chmod`); the source's mode (0755 for created folders) when `None`.
     pub chmod: Option<u32>,
 }
 
@@ -110,7 +111,7 @@ pub(super) fn copy_in(
     let dest_b = dest.as_bytes();
     let owner = opts.chown.unwrap_or((0, 0));
     if meta.is_dir() {
-        let dir = resolve::mkdir_all(root.as_fd(), dest_b, 0o755, Some(owner))
+        let dir = resolve::mkdir_all(root.as_fd(), dest_b, parent_mode(opts), Some(owner))
             .map_err(|e| RootfsError::in_root("create directory", dest, e))?;
         let mut copier = Copier::new(src, dest_b, dir, opts, exclude)?;
         let top = open_dir_at(rustix::fs::CWD, src.as_os_str().as_bytes())
@@ -127,7 +128,7 @@ pub(super) fn copy_in(
     } else {
         resolve::split_parent(dest_b).map_err(|e| RootfsError::in_root("copy to", dest, e))?
     };
-    let dir = resolve::mkdir_all(root.as_fd(), &dir_path, 0o755, Some(owner))
+    let dir = resolve::mkdir_all(root.as_fd(), &dir_path, parent_mode(opts), Some(owner))
         .map_err(|e| RootfsError::in_root("create directory", &dir_path, e))?;
     let (src_dir, src_name) = split_host(src)?;
     let entry = SourceEntry {
@@ -139,6 +140,12 @@ pub(super) fn copy_in(
     let display = || join_display(&dir_path, &name);
     copier.copy_entry(src_dir.as_fd(), &entry, &name, &src_path, &display)?;
     Ok(copier.stats)
+}
+
+/// The mode of the folders a copy creates on the way to its destination: `--chmod`'s,
+/// as current BuildKit gives them, else 0755.
+fn parent_mode(opts: &CopyOptions) -> u32 {
+    opts.chmod.unwrap_or(0o755)
 }
 
 /// The host directory holding `src` (opened following symlinks: the caller's path is trusted)
