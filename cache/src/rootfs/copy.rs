@@ -2,6 +2,7 @@
 //! the build context, never followed through symlinks), the root side only through fds (see
 //! [`super::resolve`]), both without recursion, so trees of any depth copy.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
@@ -53,6 +54,11 @@ struct Copier<'a> {
     chmod: Option<u32>,
     exclude: &'a dyn Fn(&Path, bool) -> bool,
     data: DataCopier,
+    /// The root, to link later names of a hard-linked source file to its first copy.
+    root: BorrowedFd<'a>,
+    /// Source files with several links, by device and inode: the in-root path of the
+    /// first copy, so that the others become hard links to it (as BuildKit keeps them).
+    links: HashMap<(u64, u64), Vec<u8>>,
     stats: CopyStats,
 }
 
@@ -113,7 +119,7 @@ pub(super) fn copy_in(
     if meta.is_dir() {
         let dir = resolve::mkdir_all(root.as_fd(), dest_b, parent_mode(opts), Some(owner))
             .map_err(|e| RootfsError::in_root("create directory", dest, e))?;
-        let mut copier = Copier::new(src, dest_b, dir, opts, exclude)?;
+        let mut copier = Copier::new(root.as_fd(), src, dest_b, dir, opts, exclude)?;
         let top = open_dir_at(rustix::fs::CWD, src.as_os_str().as_bytes())
             .map_err(|e| source_err("open", src, e))?;
         walk(top, src, &mut copier)?;
@@ -135,7 +141,7 @@ pub(super) fn copy_in(
         stat: stat_at(src_dir.as_fd(), &src_name).map_err(|e| source_err("stat", src, e))?,
         name: src_name,
     };
-    let mut copier = Copier::new(src, &dir_path, dir, opts, exclude)?;
+    let mut copier = Copier::new(root.as_fd(), src, &dir_path, dir, opts, exclude)?;
     let src_path = || src.to_path_buf();
     let display = || join_display(&dir_path, &name);
     copier.copy_entry(src_dir.as_fd(), &entry, &name, &src_path, &display)?;
@@ -235,6 +241,7 @@ impl Visitor for Copier<'_> {
 
 impl<'a> Copier<'a> {
     fn new(
+        root: BorrowedFd<'a>,
         src: &'a Path,
         dest: &'a [u8],
         dest_dir: OwnedFd,
@@ -254,6 +261,8 @@ impl<'a> Copier<'a> {
             chmod: opts.chmod,
             exclude,
             data: DataCopier { ranges: true },
+            root,
+            links: HashMap::new(),
             stats: CopyStats::default(),
         })
     }
@@ -283,6 +292,9 @@ impl<'a> Copier<'a> {
                 self.dirs.push(sub).map_err(io_err("open directory"))?;
                 return Ok(true);
             }
+            FileType::RegularFile if self.link_again(entry, dir, name, display)? => {
+                self.stats.files += 1;
+            }
             FileType::RegularFile => {
                 // Create first: an existing entry is the rare case, so it costs the stat.
                 let to = match ops::create_file(dir, name) {
@@ -302,6 +314,10 @@ impl<'a> Copier<'a> {
                 self.set_metadata(&to, &entry.stat)
                     .map_err(io_err("set metadata of"))?;
                 ops::copy_file_xattrs(&from, &to).map_err(io_err("copy extended attributes to"))?;
+                if entry.stat.nlink > 1 {
+                    self.links
+                        .insert((entry.stat.dev, entry.stat.ino), display());
+                }
                 self.stats.files += 1;
                 self.stats.bytes += n;
             }
@@ -323,6 +339,35 @@ impl<'a> Copier<'a> {
             _ => {}
         }
         Ok(false)
+    }
+
+    /// Makes `name` in `dir` a hard link to the copy of an earlier name of the same
+    /// source file, if this copy made one; whether it did.
+    fn link_again(
+        &self,
+        entry: &SourceEntry,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        display: &dyn Fn() -> Vec<u8>,
+    ) -> Result<bool, RootfsError> {
+        let Some(first) = self.links.get(&(entry.stat.dev, entry.stat.ino)) else {
+            return Ok(false);
+        };
+        let io_err = |op: &'static str| move |e: io::Error| RootfsError::in_root(op, display(), e);
+        let (first_dir, first_name) = kiln_inroot::split_parent(first)
+            .ok_or_else(|| io_err("link")(io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let first_dir =
+            kiln_inroot::open_dir(self.root, first_dir).map_err(|e| io_err("link")(e.into()))?;
+        self.replace_non_dir(dir, name, display)?;
+        rustix::fs::linkat(
+            &first_dir,
+            first_name,
+            dir,
+            name,
+            rustix::fs::AtFlags::empty(),
+        )
+        .map_err(|e| io_err("link")(e.into()))?;
+        Ok(true)
     }
 
     fn replace_non_dir(

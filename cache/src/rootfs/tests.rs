@@ -229,3 +229,26 @@ fn deep_tree_remove_existing_does_not_overflow() -> Result<(), Box<dyn std::erro
     assert_eq!(fs::read_to_string(s.p("root/x"))?, "file");
     Ok(())
 }
+
+#[test]
+fn hard_links_among_copied_files_stay_hard_links() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Scene::new();
+    fs::create_dir_all(s.p("ctx/src/sub")).expect("mkdir");
+    write_ctx(&s.p("ctx/src/one"), "same", 0o644, 1_400_000_000);
+    fs::hard_link(s.p("ctx/src/one"), s.p("ctx/src/sub/two")).expect("link");
+    write_ctx(&s.p("ctx/src/other"), "same", 0o644, 1_400_000_000);
+    let root = s.root();
+    root.copy_in_filtered(&s.p("ctx/src"), "/dst", &CopyOptions::default(), &|_, _| {
+        false
+    })
+    .expect("copy");
+    let ino = |rel: &str| fs::metadata(s.p(rel)).expect("stat").ino();
+    assert_eq!(ino("root/dst/one"), ino("root/dst/sub/two"));
+    assert_ne!(ino("root/dst/one"), ino("root/dst/other"));
+    assert_ne!(
+        ino("root/dst/one"),
+        ino("ctx/src/one"),
+        "a copy, not a link to the context"
+    );
+}
