@@ -213,10 +213,16 @@ impl Store {
 
     /// Unpacks one layer from its blob in the content store.
     fn unpack_stored(&self, active: &ActiveSnapshot, layer: &LayerPlan) -> Result<()> {
-        let blob = BufReader::new(self.content().open_blob(&layer.descriptor.digest)?);
-        let mut tar = layer_reader(&layer.descriptor, blob)?;
-        apply_verified(&active.fs_dir(), &mut tar, &layer.diff_id)
+        let blob = self.content().open_blob(&layer.descriptor.digest)?;
+        unpack_blob(blob, layer, &active.fs_dir())
     }
+}
+
+/// Unpacks `layer` from its (compressed) blob into the empty snapshot dir `dest`,
+/// checking its diff id.
+pub(crate) fn unpack_blob(blob: impl Read, layer: &LayerPlan, dest: &Path) -> Result<()> {
+    let mut tar = layer_reader(&layer.descriptor, BufReader::new(blob))?;
+    apply_verified(dest, &mut tar, &layer.diff_id)
 }
 
 /// Unpacks the uncompressed layer stream `tar` into the empty snapshot dir `dest` and

@@ -11,7 +11,7 @@ use super::fetcher::fetch_blob;
 use super::{BlobProgress, PullProgress};
 use crate::content::ContentStore;
 use crate::error::CacheError;
-use crate::unpack::{LayerPlan, apply_verified, layer_reader};
+use crate::unpack::{LayerPlan, apply_verified, layer_reader, unpack_blob};
 use bytes::{Buf, Bytes};
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read};
@@ -99,12 +99,7 @@ impl Origin<'_> {
     async fn unpack_stored(&self, layer: &LayerPlan, dest: PathBuf) -> Result<()> {
         let path = self.content.blob_path(&layer.descriptor.digest)?;
         let layer = layer.clone();
-        blocking(move || {
-            let blob = BufReader::new(fs_err::File::open(&path)?);
-            let mut tar = layer_reader(&layer.descriptor, blob)?;
-            apply_verified(&dest, &mut tar, &layer.diff_id)
-        })
-        .await
+        blocking(move || unpack_blob(fs_err::File::open(&path)?, &layer, &dest)).await
     }
 
     /// Downloads a layer's blob into the content store and unpacks it as it streams.
