@@ -110,17 +110,10 @@ fn short_digest(digest: &str) -> String {
 
 /// A byte count in decimal units with two decimals, as BuildKit's plain progress.
 fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes}B");
+    match crate::commands::decimal_units(bytes) {
+        (_, "B") => format!("{bytes}B"),
+        (value, unit) => format!("{value:.2}{unit}"),
     }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.2}{}", UNITS[unit])
 }
 
 #[cfg(test)]

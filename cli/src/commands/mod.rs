@@ -157,6 +157,20 @@ pub fn report_export(report: &ArchiveReport) {
 
 /// Docker-style human sizes: 1.23MB (decimal units).
 pub fn human_size(bytes: u64) -> String {
+    match decimal_units(bytes) {
+        (_, "B") => format!("{bytes}B"),
+        (value, unit) => {
+            format!("{value:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+                + unit
+        }
+    }
+}
+
+/// `bytes` in decimal (1000-based) units: the value and its unit, `B` to `TB`.
+pub fn decimal_units(bytes: u64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -164,15 +178,7 @@ pub fn human_size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes}B")
-    } else {
-        format!("{value:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-            + UNITS[unit]
-    }
+    (value, UNITS[unit])
 }
 
 /// Docker-style ages: "3 minutes ago".
