@@ -286,27 +286,7 @@ fn build_pull_re_resolves_a_moved_tag() {
         )],
     );
     other.build("v2:1", &dir).ok();
-    let archive = other.work.path().join("v2.tar");
-    other
-        .cmd(&[
-            "save",
-            "--format",
-            "oci",
-            "-o",
-            &archive.display().to_string(),
-            "v2:1",
-        ])
-        .ok();
-    let layout = other.work.path().join("v2-layout");
-    std::fs::create_dir_all(&layout).unwrap();
-    let status = std::process::Command::new("tar")
-        .arg("-xf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&layout)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let layout = other.saved_layout("v2:1");
     registry.push_layout(&layout, "1", "tools/busybox:1", false);
     // Without --pull the store's copy of the tag is used; with it, the moved tag.
     build_from(&kiln, &base, &[], &[]).ok();
