@@ -2,7 +2,7 @@
 //! bzip2, xz or zstd, told by its first bytes, never by its name), extracted into a
 //! directory with the layer applier's safe writes ([`super::apply::extract_tar`]).
 
-use std::fs::File;
+use fs_err::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
