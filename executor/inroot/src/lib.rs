@@ -146,6 +146,116 @@ pub fn mkdir_all(
     stack.pop().map(|(fd, _)| fd).ok_or(Errno::NOENT)
 }
 
+/// Where a path leads inside a root once every symlink on it, the final one included,
+/// is followed: the directory holding the entry and the entry's name in it.
+#[derive(Debug)]
+pub struct Located {
+    /// The directory holding the entry (`O_PATH`); the root itself when `name` is empty.
+    pub dir: OwnedFd,
+    /// The entry's name in `dir`; empty when the path resolves to the root.
+    pub name: Vec<u8>,
+    /// The entry's in-root path, symlinks resolved: `/`-separated, no leading `/`,
+    /// empty for the root.
+    pub path: Vec<u8>,
+    /// Whether the entry exists (a dangling final symlink locates its missing target).
+    pub exists: bool,
+}
+
+/// Follows `path` inside `root` as [`open`] does, the final symlink included, and says
+/// where it leads (see [`Located`]): BuildKit's `fs.RootPath`, with the kernel's
+/// semantics for `..` after a symlink. A missing final entry (or a dangling final link's
+/// missing target) is located with `exists: false`; a missing directory on the way is
+/// created as `create` says (as [`mkdir_all`] would), or is `NOENT` without it; a
+/// non-directory followed by more components is `NOTDIR`.
+pub fn locate(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    create: Option<NewDirs>,
+) -> Result<Located, Errno> {
+    let mut stack: Vec<(OwnedFd, Vec<u8>)> =
+        vec![(rustix::io::fcntl_dupfd_cloexec(root, 0)?, Vec::new())];
+    let mut pending: Vec<Vec<u8>> = components(path).iter().rev().map(|c| c.to_vec()).collect();
+    let mut links = 0;
+    let in_root = |stack: &[(OwnedFd, Vec<u8>)], name: &[u8]| {
+        let mut names: Vec<&[u8]> = stack.iter().skip(1).map(|(_, n)| n.as_slice()).collect();
+        names.push(name);
+        names.retain(|n| !n.is_empty());
+        names.join(&b'/')
+    };
+    while let Some(name) = pending.pop() {
+        if name == b".." {
+            if stack.len() > 1 {
+                stack.pop();
+            }
+            continue;
+        }
+        let cur = stack.last().map(|(fd, _)| fd.as_fd()).ok_or(Errno::NOENT)?;
+        let kind = match rustix::fs::statat(cur, name.as_slice(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Some(FileType::from_raw_mode(st.st_mode)),
+            Err(Errno::NOENT) if pending.is_empty() => None,
+            // Not created: `..` leaves it again (as in `mkdir_all`).
+            Err(Errno::NOENT) if pending.last().is_some_and(|next| next == b"..") => {
+                pending.pop();
+                continue;
+            }
+            Err(Errno::NOENT) => {
+                let new = create.ok_or(Errno::NOENT)?;
+                match rustix::fs::mkdirat(cur, name.as_slice(), Mode::from_raw_mode(0o700)) {
+                    Ok(()) => set_owner_mode(cur, &name, new.mode, new.owner)?,
+                    Err(Errno::EXIST) => {}
+                    Err(e) => return Err(e),
+                }
+                pending.push(name);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match kind {
+            Some(FileType::Symlink) => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(Errno::LOOP);
+                }
+                let target = rustix::fs::readlinkat(cur, name.as_slice(), Vec::new())?;
+                let target = target.as_bytes();
+                if target.first() == Some(&b'/') {
+                    stack.truncate(1);
+                }
+                pending.extend(components(target).iter().rev().map(|c| c.to_vec()));
+            }
+            kind if pending.is_empty() => {
+                let path = in_root(&stack, &name);
+                let (dir, _) = stack.pop().ok_or(Errno::NOENT)?;
+                return Ok(Located {
+                    dir,
+                    name,
+                    path,
+                    exists: kind.is_some(),
+                });
+            }
+            Some(FileType::Directory) => {
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let fd = rustix::fs::openat(cur, name.as_slice(), flags, Mode::empty())?;
+                stack.push((fd, name));
+            }
+            _ => return Err(Errno::NOTDIR),
+        }
+    }
+    // The path ended on a directory reached by `..` or a symlink: name it in its parent.
+    let (fd, name) = stack.pop().ok_or(Errno::NOENT)?;
+    let path = in_root(&stack, &name);
+    let dir = match stack.pop() {
+        Some((parent, _)) => parent,
+        None => fd,
+    };
+    Ok(Located {
+        dir,
+        name,
+        path,
+        exists: true,
+    })
+}
+
 /// Sets the owner, then the exact mode (chown clears set-id bits), of a directory just
 /// created as `name` in `dir`.
 pub fn set_owner_mode(

@@ -123,3 +123,68 @@ fn a_missing_component_that_dotdot_leaves_is_not_created() {
     assert!(!dir.path().join("x/y").exists());
     assert_eq!(created, [b"/x".to_vec(), b"/x/z".to_vec()]);
 }
+
+#[test]
+fn locate_follows_every_symlink_in_root_the_final_one_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("root");
+    std::fs::create_dir_all(inner.join("real/sub")).unwrap();
+    std::fs::write(inner.join("real/sub/f"), b"x").unwrap();
+    std::fs::write(dir.path().join("host-file"), b"host").unwrap();
+    symlink("real", inner.join("dirlink")).unwrap();
+    symlink("/real/sub/f", inner.join("abs")).unwrap();
+    symlink("../../../real/sub/f", inner.join("up")).unwrap();
+    symlink("../host-file", inner.join("out")).unwrap();
+    symlink("/missing/target", inner.join("dangling")).unwrap();
+    symlink("sub/f", inner.join("real/rel")).unwrap();
+    let root = root(&inner);
+    let at = |path: &[u8]| locate(root.as_fd(), path, None);
+    for link in [
+        &b"abs"[..],
+        b"up",
+        b"dirlink/sub/f",
+        b"/dirlink/rel",
+        b"dirlink/sub/../rel",
+    ] {
+        let found = at(link).unwrap();
+        assert_eq!(
+            found.path,
+            b"real/sub/f",
+            "{}",
+            String::from_utf8_lossy(link)
+        );
+        assert_eq!(found.name, b"f");
+        assert!(found.exists);
+        let file = rustix::fs::openat(&found.dir, "f", OFlags::RDONLY, Mode::empty()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(file), &mut text).unwrap();
+        assert_eq!(text, "x");
+    }
+    // A link out of the root resolves inside it: to a file that is not there.
+    let out = at(b"out").unwrap();
+    assert_eq!(
+        (out.path.as_slice(), out.exists),
+        (&b"host-file"[..], false)
+    );
+    let dangling = at(b"dangling");
+    assert_eq!(dangling.unwrap_err(), Errno::NOENT, "its parent is missing");
+    let made = locate(root.as_fd(), b"dangling", Some(DIRS)).unwrap();
+    assert_eq!(
+        (made.path.as_slice(), made.exists),
+        (&b"missing/target"[..], false)
+    );
+    assert!(
+        inner.join("missing").is_dir(),
+        "the target's parent is made in the root"
+    );
+    let dir_link = at(b"dirlink").unwrap();
+    assert_eq!(
+        (dir_link.path.as_slice(), dir_link.name.as_slice()),
+        (&b"real"[..], &b"real"[..])
+    );
+    let top = at(b"real/..").unwrap();
+    assert!(top.path.is_empty() && top.name.is_empty() && top.exists);
+    assert_eq!(at(b"real/sub/f/x").unwrap_err(), Errno::NOTDIR);
+    symlink("loop", inner.join("loop")).unwrap();
+    assert_eq!(at(b"loop").unwrap_err(), Errno::LOOP);
+}
