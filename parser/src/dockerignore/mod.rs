@@ -148,21 +148,28 @@ impl Dockerignore {
     /// excluded. `rel` is not cleaned; pass [`clean_path`]'s output when in
     /// doubt.
     pub fn is_excluded(&self, rel: &str) -> bool {
+        self.excluded_by(rel).is_some()
+    }
+
+    /// The pattern that excludes `rel` (the last one to decide, as in
+    /// [`Dockerignore::is_excluded`]), or `None` when `rel` is not excluded.
+    pub fn excluded_by(&self, rel: &str) -> Option<&Pattern> {
         if rel.is_empty() || rel == "." {
-            return false;
+            return None;
         }
         let parent = parent_dir(rel);
-        let mut excluded = false;
+        let mut decided: Option<&Pattern> = None;
         for pattern in &self.patterns {
+            let excluded = decided.is_some_and(|p| !p.is_exception());
             if pattern.is_exception() != excluded {
                 continue;
             }
             let hit = pattern.matches(rel) || ancestors(&parent).any(|dir| pattern.matches(dir));
             if hit {
-                excluded = !pattern.is_exception();
+                decided = Some(pattern);
             }
         }
-        excluded
+        decided.filter(|p| !p.is_exception())
     }
 
     /// Whether the excluded directory `rel_dir` must still be walked because

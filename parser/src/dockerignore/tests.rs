@@ -171,3 +171,24 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn excluded_by_names_the_deciding_pattern() {
+    let ig = ignore(&["*.log", "logs", "!logs/keep.log", "logs/keep.log/x"]);
+    let by = |rel: &str| ig.excluded_by(rel).map(|p| p.text().to_owned());
+    assert_eq!(by("a.log").as_deref(), Some("*.log"));
+    assert_eq!(
+        by("logs/a.txt").as_deref(),
+        Some("logs"),
+        "an ancestor's pattern"
+    );
+    assert_eq!(by("logs/keep.log"), None, "re-included by the exception");
+    assert_eq!(by("app.txt"), None);
+    assert_eq!(
+        ignore(&["*.log", "!keep.log", "keep*"])
+            .excluded_by("keep.log")
+            .map(|p| p.text()),
+        Some("keep*"),
+        "the last pattern that decides"
+    );
+}
