@@ -1,5 +1,9 @@
 //! The build context: resolving COPY sources inside it, filtered by `.dockerignore`,
-//! and hashing their content.
+//! and walking what they send, which their content digest hashes and the copy takes.
+//!
+//! Sources resolve as BuildKit's do (its `FollowSymlinks` on a copy source): every
+//! symlink on a source's path, the final one included, is followed inside the context
+//! (an absolute or `..` target never leaves it), and the copy keeps the matched name.
 //!
 //! File contents are hashed once and remembered in the index's stat cache by
 //! (device, inode, size, mtime, ctime, mode): a rebuild with no change stats every
@@ -9,12 +13,12 @@ use crate::error::{Result, SolveError};
 use kiln_cache::index::Index;
 use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_at, walk};
 use kiln_parser::dockerignore::{Dockerignore, Pattern};
-use rustix::fs::FileType;
+use rustix::fs::{FileType, Mode, OFlags};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -22,16 +26,46 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct BuildContext {
     root: PathBuf,
-    ignore: Option<Dockerignore>,
+    ignore: Option<Ignore>,
+}
+
+/// The ignore rules and the file they come from, for messages.
+#[derive(Debug, Clone)]
+struct Ignore {
+    rules: Dockerignore,
+    file: String,
 }
 
 /// One COPY source, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    /// Path relative to the context root, `/`-separated, no `.` or `..`.
+    /// Path relative to the context root with every symlink followed, `/`-separated,
+    /// no `.` or `..`; empty for the root.
     pub rel: String,
-    /// Host path.
+    /// Host path (`rel` below the context root).
     pub path: PathBuf,
+    /// Its name in a destination folder: the matched entry's own name (a symlink's,
+    /// not its target's, as BuildKit copies it).
+    pub name: String,
+}
+
+/// What a COPY takes from the context: its sources, and the excluded folders it still
+/// sends because something below them is re-included by an exception (found by the
+/// walk that hashed them).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub sources: Vec<Source>,
+    /// Context-relative paths of those folders.
+    reopened: HashSet<String>,
+}
+
+/// One entry a COPY of the context sends, as [`BuildContext::listing`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// Context-relative path.
+    pub path: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
 }
 
 impl BuildContext {
@@ -48,37 +82,50 @@ impl BuildContext {
         let ignore = match file {
             Some(path) => {
                 let text = fs_err::read_to_string(&path)?;
-                let ignore = Dockerignore::parse(&text).map_err(|e| SolveError::Context {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
+                let rules = Dockerignore::parse(&text).map_err(|source| SolveError::Ignore {
+                    path: path.clone(),
+                    source,
                 })?;
-                Some(ignore).filter(|i| !i.is_empty())
+                let file = match path.strip_prefix(&root) {
+                    Ok(inside) => inside.display().to_string(),
+                    Err(_) => path.display().to_string(),
+                };
+                Some(Ignore { rules, file }).filter(|i| !i.rules.is_empty())
             }
             None => None,
         };
         Ok(Self { root, ignore })
     }
 
-    /// Whether `.dockerignore` leaves out the context-relative path `rel`. A directory
-    /// that an exception may re-include something below is kept (its other contents
-    /// are still left out one by one).
-    pub fn is_excluded(&self, rel: &str, is_dir: bool) -> bool {
-        self.ignore
-            .as_ref()
-            .is_some_and(|i| i.is_excluded(rel) && !(is_dir && i.must_descend(rel)))
+    /// The pattern of `.dockerignore` that leaves out the context-relative path `rel`.
+    /// A directory that an exception may re-include something below is not left out
+    /// here (its other contents are still left out one by one).
+    fn excluded_by(&self, rel: &str, is_dir: bool) -> Option<&Pattern> {
+        let ignore = &self.ignore.as_ref()?.rules;
+        ignore
+            .excluded_by(rel)
+            .filter(|_| !(is_dir && ignore.must_descend(rel)))
     }
 
-    /// The context-relative path of `path` below a source.
-    fn rel_below(source: &Source, below: &Path) -> String {
-        match below.to_str() {
+    /// Whether a copy of `source` in `selection` leaves out the entry at `below` (relative
+    /// to the source): `.dockerignore` excludes it, and it is not a folder kept for what
+    /// an exception re-includes below it.
+    pub fn is_left_out(
+        &self,
+        selection: &Selection,
+        source: &Source,
+        below: &Path,
+        is_dir: bool,
+    ) -> bool {
+        let Some(ignore) = &self.ignore else {
+            return false;
+        };
+        let rel = match below.to_str() {
             Some("") | None => source.rel.clone(),
             Some(b) => join_rel(&source.rel, b),
-        }
-    }
-
-    /// Whether the entry at `below` (relative to `source`) is left out.
-    pub fn is_excluded_below(&self, source: &Source, below: &Path, is_dir: bool) -> bool {
-        self.ignore.is_some() && self.is_excluded(&Self::rel_below(source, below), is_dir)
+        };
+        ignore.rules.is_excluded(&rel)
+            && !(is_dir && ignore.rules.must_descend(&rel) && selection.reopened.contains(&rel))
     }
 
     /// The context folder.
@@ -94,10 +141,15 @@ impl BuildContext {
     }
 
     /// Resolves COPY source patterns (Go `filepath.Match` wildcards per segment) to
-    /// existing paths inside the context, sorted and deduplicated. A missing plain
-    /// path is an error; a wildcard matching nothing is skipped, unless nothing at
-    /// all matched (as the issue asks of current BuildKit).
+    /// entries inside the context, symlinks followed in it, sorted and deduplicated. A
+    /// missing plain path is an error (saying which `.dockerignore` pattern left it out,
+    /// if one did); a wildcard matching nothing is skipped, unless nothing at all
+    /// matched (as the issue asks of current BuildKit). A fifo named as a source is
+    /// refused: a build context cannot hold one.
     pub fn resolve(&self, patterns: &[String]) -> Result<Vec<Source>> {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let root = rustix::fs::open(&self.root, flags, Mode::empty())
+            .map_err(|e| self.context_error(format!("open: {e}")))?;
         let mut out = Vec::new();
         let mut unmatched = None;
         for pattern in patterns {
@@ -106,141 +158,301 @@ impl BuildContext {
                     "forbidden path outside the build context: {pattern}"
                 ))
             })?;
-            let mut matches = vec![String::new()];
-            for segment in rel.split('/').filter(|s| !s.is_empty()) {
-                let glob = segment_glob(segment)?;
-                let mut next = Vec::new();
-                for prefix in &matches {
-                    if let Some(glob) = &glob {
-                        let dir = self.root.join(prefix);
-                        let Ok(entries) = fs_err::read_dir(&dir) else {
-                            continue;
-                        };
-                        let mut names: Vec<String> = entries
-                            .filter_map(|e| e.ok())
-                            .map(|e| e.file_name().to_string_lossy().into_owned())
-                            .filter(|n| glob.matches(n))
-                            .collect();
-                        names.sort();
-                        next.extend(names.into_iter().map(|n| join_rel(prefix, &n)));
-                    } else {
-                        next.push(join_rel(prefix, segment));
+            let mut excluded = None;
+            let before = out.len();
+            for matched in expand_wildcards(root.as_fd(), &rel)? {
+                match self.locate(root.as_fd(), &matched)? {
+                    Located::Found(source) => out.push(source),
+                    Located::Excluded(why) => {
+                        excluded.get_or_insert(why);
                     }
+                    Located::Missing => {}
                 }
-                matches = next;
             }
-            let found: Vec<String> = matches
-                .into_iter()
-                .filter(|m| match self.root.join(m).symlink_metadata() {
-                    Ok(meta) => !self.is_excluded(m, meta.is_dir()),
-                    Err(_) => false,
-                })
-                .collect();
-            if found.is_empty() {
+            if out.len() == before {
+                let missing = self.not_found(pattern, excluded.as_deref());
                 if !rel.split('/').any(has_wildcard) {
-                    return Err(self.context_error(format!("\"{pattern}\": not found")));
+                    return Err(missing);
                 }
-                unmatched.get_or_insert(pattern);
-            }
-            for rel in found {
-                let path = self.root.join(&rel);
-                if !rel.is_empty() {
-                    self.check_inside(&path, pattern)?;
-                }
-                out.push(Source { rel, path });
+                unmatched.get_or_insert(missing);
             }
         }
-        if let (true, Some(pattern)) = (out.is_empty(), unmatched) {
-            return Err(self.context_error(format!("\"{pattern}\": not found")));
+        if let (true, Some(missing)) = (out.is_empty(), unmatched) {
+            return Err(missing);
         }
-        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        out.sort_by(|a, b| (&a.rel, &a.name).cmp(&(&b.rel, &b.name)));
         out.dedup();
         Ok(out)
     }
 
-    /// Fails if the parent of `path` resolves (through symlinks) outside the context.
-    fn check_inside(&self, path: &Path, pattern: &str) -> Result<()> {
-        let parent = path.parent().unwrap_or(&self.root);
-        let real = fs_err::canonicalize(parent)?;
-        if !real.starts_with(&self.root) {
+    fn not_found(&self, pattern: &str, excluded: Option<&str>) -> SolveError {
+        let why = excluded.map(|w| format!(" ({w})")).unwrap_or_default();
+        self.context_error(format!("\"{pattern}\": not found{why}"))
+    }
+
+    /// Follows the context-relative path `matched` inside the context (`root`).
+    fn locate(&self, root: BorrowedFd<'_>, matched: &str) -> Result<Located> {
+        let found = match kiln_inroot::locate(root, matched.as_bytes(), None) {
+            Ok(found) if found.exists => found,
+            Ok(_) | Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => {
+                return Ok(Located::Missing);
+            }
+            Err(e) => return Err(self.context_error(format!("\"{matched}\": {e}"))),
+        };
+        let rel = String::from_utf8(found.path)
+            .map_err(|_| self.context_error(format!("\"{matched}\": a name is not UTF-8")))?;
+        let name: &[u8] = if found.name.is_empty() {
+            b"."
+        } else {
+            &found.name
+        };
+        let stat = stat_at(found.dir.as_fd(), name)
+            .map_err(|e| self.context_error(format!("\"{matched}\": {e}")))?;
+        for path in [matched, rel.as_str()] {
+            if let Some(pattern) = self.excluded_by(path, stat.is_dir()) {
+                let file = self.ignore.as_ref().map_or("", |i| i.file.as_str());
+                let via = if path == matched {
+                    String::new()
+                } else {
+                    format!("its target \"{path}\" ")
+                };
+                return Ok(Located::Excluded(format!(
+                    "{via}excluded by `{}` in {file}",
+                    pattern.text()
+                )));
+            }
+        }
+        if stat.file_type() == FileType::Fifo {
             return Err(self.context_error(format!(
-                "forbidden path outside the build context: {pattern}"
+                "\"{matched}\" is a named pipe (fifo), which a build context cannot hold"
             )));
         }
-        Ok(())
+        let name = matched.rsplit('/').next().unwrap_or_default().to_string();
+        Ok(Located::Found(Source {
+            path: self.root.join(&rel),
+            rel,
+            name,
+        }))
     }
 
     /// A digest over the sources' names, types, modes, link targets and contents
-    /// (never mtimes or owners, which COPY does not carry over). Directories are walked
-    /// fd-relative and without recursion, so sources of any depth hash.
-    pub fn digest(&self, sources: &[Source], index: Option<&Index>) -> Result<String> {
-        let mut digest = ContentDigest {
-            context: self,
-            source: None,
-            hasher: Sha256::new(),
-            known: HashMap::new(),
-            fresh: Vec::new(),
-        };
-        for source in sources {
-            digest.hasher.update(source.rel.as_bytes());
-            digest.hasher.update(b"\0");
-            // A source that is a symlink is copied as a symlink: never walk its target,
-            // which may be anywhere on the host.
-            let stat: Stat = rustix::fs::lstat(&source.path)
-                .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?
-                .into();
-            digest.source = Some(source);
-            if let Some(index) = index {
-                digest.known = index.stat_digests_under(&source.path.to_string_lossy())?;
-            }
-            let body = digest.body(&stat, b"", &|| fs_err::read_link(&source.path), &|| {
-                Ok(fs_err::File::open(&source.path)?.into())
-            })?;
-            if let Some(body) = body {
-                digest.add(b"", &stat, &body);
-            }
-            if stat.is_dir() {
-                let top = open_dir_at(rustix::fs::CWD, source.path.as_os_str().as_bytes())
-                    .map_err(|e| self.context_error(format!("{}: {e}", source.path.display())))?;
-                walk(top, &source.path, &mut digest)?;
-            }
+    /// (never mtimes or owners, which COPY does not carry over), and the selection the
+    /// copy takes. Directories are walked fd-relative and without recursion, so sources
+    /// of any depth hash.
+    pub fn digest(
+        &self,
+        sources: Vec<Source>,
+        index: Option<&Index>,
+    ) -> Result<(String, Selection)> {
+        let mut walk = ContextWalk::new(self, None);
+        for source in &sources {
+            walk.hasher.update(source.name.as_bytes());
+            walk.hasher.update(b"\0");
+            walk.source(source, index)?;
         }
         if let Some(index) = index {
-            index.put_stat_digests(&digest.fresh)?;
+            index.put_stat_digests(&walk.fresh)?;
         }
-        Ok(format!("sha256:{}", hex::encode(digest.hasher.finalize())))
+        let digest = format!("sha256:{}", hex::encode(walk.hasher.finalize()));
+        let reopened = walk.reopened;
+        Ok((digest, Selection { sources, reopened }))
+    }
+
+    /// What a COPY of `sources` sends, in the order the digest walks it: the same walk.
+    pub fn listing(&self, sources: &[Source]) -> Result<Vec<Sent>> {
+        let mut walk = ContextWalk::new(self, Some(Vec::new()));
+        for source in sources {
+            walk.source(source, None)?;
+        }
+        Ok(walk.listing.unwrap_or_default())
     }
 }
 
-/// The walk that hashes COPY sources: every entry the ignore rules keep, depth first, each
-/// directory's entries sorted by name.
-struct ContentDigest<'a> {
+/// What one matched path of a COPY source turned out to be.
+enum Located {
+    Found(Source),
+    /// Left out by `.dockerignore`: why, for the "not found" message.
+    Excluded(String),
+    Missing,
+}
+
+/// The paths `rel` (cleaned, relative, Go wildcards per segment) names inside `root`:
+/// each wildcard segment is matched against the names in the directories the segments
+/// before it name (opened in root, symlinks followed inside it), in name order; plain
+/// segments are taken as written, whether or not they exist.
+pub(crate) fn expand_wildcards(root: BorrowedFd<'_>, rel: &str) -> Result<Vec<String>> {
+    let mut matches = vec![String::new()];
+    for segment in rel.split('/').filter(|s| !s.is_empty()) {
+        let glob = segment_glob(segment)?;
+        let mut next = Vec::new();
+        for prefix in &matches {
+            let Some(glob) = &glob else {
+                next.push(join_rel(prefix, segment));
+                continue;
+            };
+            let Ok(dir) =
+                kiln_inroot::open(root, prefix.as_bytes(), OFlags::RDONLY | OFlags::DIRECTORY)
+            else {
+                continue;
+            };
+            let mut names = matching_names(dir, glob)?;
+            names.sort();
+            next.extend(names.iter().map(|n| join_rel(prefix, n)));
+        }
+        matches = next;
+    }
+    Ok(matches)
+}
+
+/// The names in `dir` that match `glob`.
+fn matching_names(dir: OwnedFd, glob: &Pattern) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| SolveError::Io(e.into()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| SolveError::Io(e.into()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != "." && name != ".." && glob.matches(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The walk of COPY sources that the digest hashes and [`BuildContext::listing`] lists:
+/// every entry the ignore rules keep, depth first, each directory's entries sorted by
+/// name. An excluded folder that an exception may re-include something below is
+/// entered, but sent only when something below it is, just before the first such entry,
+/// as fsutil's filtered walk sends the context.
+struct ContextWalk<'a> {
     context: &'a BuildContext,
-    /// The source being walked.
-    source: Option<&'a Source>,
+    /// The source being walked: its context-relative path and host path.
+    top: (String, PathBuf),
     hasher: Sha256,
     /// The stat cache's rows for the source being walked: path → (stat, digest).
     known: HashMap<String, (String, String)>,
     /// File digests computed now, for the stat cache.
     fresh: Vec<(String, String, String)>,
+    /// Excluded folders entered for what an exception may re-include below them: the
+    /// path below the source, the stat, and whether it was sent.
+    held: Vec<(Vec<u8>, Stat, bool)>,
+    /// Context-relative paths of the held folders that were sent.
+    reopened: HashSet<String>,
+    /// Every entry sent, when listing.
+    listing: Option<Vec<Sent>>,
 }
 
 /// One entry of a source directory.
-struct HashEntry {
+struct WalkEntry {
     name: Vec<u8>,
     stat: Stat,
+    /// An excluded folder entered only for what may be re-included below it.
+    held: bool,
 }
 
-impl ContentDigest<'_> {
-    /// Hashes the entry at `rel` (below the source) of type and mode `stat`.
-    fn add(&mut self, rel: &[u8], stat: &Stat, body: &str) {
-        self.hasher.update(rel);
+/// The digest of no content, which sockets and device nodes arrive with.
+const EMPTY_SHA256: &str =
+    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+impl<'a> ContextWalk<'a> {
+    fn new(context: &'a BuildContext, listing: Option<Vec<Sent>>) -> Self {
+        ContextWalk {
+            context,
+            top: (String::new(), PathBuf::new()),
+            hasher: Sha256::new(),
+            known: HashMap::new(),
+            fresh: Vec::new(),
+            held: Vec::new(),
+            reopened: HashSet::new(),
+            listing,
+        }
+    }
+
+    /// Walks one source (already resolved: never a symlink).
+    fn source(&mut self, source: &Source, index: Option<&Index>) -> Result<()> {
+        self.hasher.update(source.rel.as_bytes());
+        self.hasher.update(b"\0");
+        let path = source.path.clone();
+        let stat: Stat = rustix::fs::lstat(&path)
+            .map_err(|e| {
+                self.context
+                    .context_error(format!("{}: {e}", path.display()))
+            })?
+            .into();
+        self.top = (source.rel.clone(), path.clone());
+        if let Some(index) = index {
+            self.known = index.stat_digests_under(&path.to_string_lossy())?;
+        }
+        self.send(b"", &stat, &|| fs_err::read_link(&path), &|| {
+            Ok(fs_err::File::open(&path)?.into())
+        })?;
+        if stat.is_dir() {
+            let top = open_dir_at(rustix::fs::CWD, path.as_os_str().as_bytes()).map_err(|e| {
+                self.context
+                    .context_error(format!("{}: {e}", path.display()))
+            })?;
+            walk(top, &path, self)?;
+        }
+        Ok(())
+    }
+
+    /// The context-relative path of the entry at `below` (relative to the source).
+    fn context_rel(&self, below: &[u8]) -> String {
+        let below = String::from_utf8_lossy(below);
+        match below.as_ref() {
+            "" => self.top.0.clone(),
+            b => join_rel(&self.top.0, b),
+        }
+    }
+
+    /// Sends the entry at `below` of type and mode `stat`: hashes it (and lists it).
+    fn send(
+        &mut self,
+        below: &[u8],
+        stat: &Stat,
+        link: &dyn Fn() -> std::io::Result<PathBuf>,
+        open: &dyn Fn() -> std::io::Result<std::fs::File>,
+    ) -> Result<()> {
+        let Some(body) = self.body(stat, below, link, open)? else {
+            return Ok(());
+        };
+        self.hasher.update(below);
         self.hasher
             .update(format!("\0{:o}\0{body}\n", stat.permissions()).as_bytes());
+        let path = self.context_rel(below);
+        if let Some(listing) = &mut self.listing
+            && !path.is_empty()
+        {
+            listing.push(Sent {
+                path,
+                is_dir: stat.is_dir(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends the held folders not sent yet, outermost first: something below them is.
+    fn send_held(&mut self) -> Result<()> {
+        let unsent: Vec<(Vec<u8>, Stat)> = self
+            .held
+            .iter_mut()
+            .filter(|(_, _, sent)| !*sent)
+            .map(|(below, stat, sent)| {
+                *sent = true;
+                (below.clone(), *stat)
+            })
+            .collect();
+        for (below, stat) in unsent {
+            let no_link = || Err(std::io::Error::other("a folder is not a link"));
+            let no_content = || Err(std::io::Error::other("a folder has no content"));
+            self.send(&below, &stat, &no_link, &no_content)?;
+            self.reopened.insert(self.context_rel(&below));
+        }
+        Ok(())
     }
 
     /// What is hashed of an entry besides its path and mode; `None` for what COPY skips
-    /// (fifos, sockets, devices).
+    /// (fifos). Sockets and device nodes arrive as empty files, as BuildKit's context
+    /// transfer gives them.
     fn body(
         &mut self,
         stat: &Stat,
@@ -252,6 +464,9 @@ impl ContentDigest<'_> {
             FileType::Symlink => Some(format!("l:{}", link()?.display())),
             FileType::Directory => Some("d".to_string()),
             FileType::RegularFile => Some(format!("f:{}", self.file_digest(rel, stat, open)?)),
+            FileType::Socket | FileType::CharacterDevice | FileType::BlockDevice => {
+                Some(format!("f:{EMPTY_SHA256}"))
+            }
             _ => None,
         })
     }
@@ -262,10 +477,7 @@ impl ContentDigest<'_> {
         stat: &Stat,
         open: &dyn Fn() -> std::io::Result<std::fs::File>,
     ) -> Result<String> {
-        let source = self
-            .source
-            .map(|s| s.path.as_path())
-            .unwrap_or(Path::new(""));
+        let source = &self.top.1;
         let key = if rel.is_empty() {
             source.to_string_lossy().into_owned()
         } else {
@@ -309,21 +521,21 @@ impl ContentDigest<'_> {
     }
 }
 
-impl Visitor for ContentDigest<'_> {
-    type Item = HashEntry;
+impl Visitor for ContextWalk<'_> {
+    type Item = WalkEntry;
     type Error = SolveError;
 
-    fn name<'b>(&self, entry: &'b HashEntry) -> &'b [u8] {
+    fn name<'b>(&self, entry: &'b WalkEntry) -> &'b [u8] {
         &entry.name
     }
 
-    /// The entries of `dir` the ignore rules keep, sorted by name.
+    /// The entries of `dir` the ignore rules keep (or hold), sorted by name.
     fn list(
         &mut self,
         dir: BorrowedFd<'_>,
         rel: &[u8],
         entries: Vec<DirEntry>,
-    ) -> Result<Vec<HashEntry>> {
+    ) -> Result<Vec<WalkEntry>> {
         let mut kept = Vec::with_capacity(entries.len());
         for entry in entries {
             let below = join_below(rel, &entry.name);
@@ -331,17 +543,22 @@ impl Visitor for ContentDigest<'_> {
                 self.context
                     .context_error(format!("{}: {e}", String::from_utf8_lossy(&below)))
             })?;
-            let excluded = self.source.is_some_and(|source| {
-                self.context.is_excluded_below(
-                    source,
-                    Path::new(OsStr::from_bytes(&below)),
-                    stat.is_dir(),
-                )
-            });
-            if !excluded {
-                kept.push(HashEntry {
+            let (excluded, held) = match &self.context.ignore {
+                Some(ignore) => {
+                    let path = self.context_rel(&below);
+                    let excluded = ignore.rules.is_excluded(&path);
+                    (
+                        excluded,
+                        excluded && stat.is_dir() && ignore.rules.must_descend(&path),
+                    )
+                }
+                None => (false, false),
+            };
+            if !excluded || held {
+                kept.push(WalkEntry {
                     name: entry.name,
                     stat,
+                    held,
                 });
             }
         }
@@ -349,17 +566,33 @@ impl Visitor for ContentDigest<'_> {
         Ok(kept)
     }
 
-    fn visit(&mut self, dir: BorrowedFd<'_>, rel: &[u8], entry: &HashEntry) -> Result<bool> {
+    fn visit(&mut self, dir: BorrowedFd<'_>, rel: &[u8], entry: &WalkEntry) -> Result<bool> {
         let below = join_below(rel, &entry.name);
+        if entry.held {
+            self.held.push((below, entry.stat, false));
+            return Ok(true);
+        }
+        self.send_held()?;
         let link = || {
             let target = rustix::fs::readlinkat(dir, entry.name.as_slice(), Vec::new())?;
             Ok(PathBuf::from(OsStr::from_bytes(target.as_bytes())))
         };
         let open = || open_file_at(dir, &entry.name);
-        if let Some(body) = self.body(&entry.stat, &below, &link, &open)? {
-            self.add(&below, &entry.stat, &body);
-        }
+        self.send(&below, &entry.stat, &link, &open)?;
         Ok(entry.stat.is_dir())
+    }
+
+    fn leave(
+        &mut self,
+        _parent: BorrowedFd<'_>,
+        _dir: BorrowedFd<'_>,
+        _rel: &[u8],
+        entry: WalkEntry,
+    ) -> Result<()> {
+        if entry.held {
+            self.held.pop();
+        }
+        Ok(())
     }
 }
 
@@ -443,13 +676,19 @@ mod tests {
             "an ignored source is not found"
         );
         let src = ctx.resolve(&["app".into()]).unwrap();
-        let with_ignored = ctx.digest(&src, Some(&index)).unwrap();
+        let with_ignored = ctx.digest(src.clone(), Some(&index)).unwrap().0;
         // Changing ignored files changes nothing.
         std::fs::write(dir.path().join("app/secret.key"), "changed").unwrap();
         std::fs::write(dir.path().join("app/logs/x.log"), "changed").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
+        assert_eq!(
+            ctx.digest(src.clone(), Some(&index)).unwrap().0,
+            with_ignored
+        );
         std::fs::write(dir.path().join("app/a"), "changed").unwrap();
-        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
+        assert_ne!(
+            ctx.digest(src.clone(), Some(&index)).unwrap().0,
+            with_ignored
+        );
         // The Dockerfile's own ignore file wins over the context's.
         std::fs::write(dir.path().join("Dockerfile.dockerignore"), "app/a\n").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
@@ -492,48 +731,176 @@ mod tests {
         std::fs::write(dir.path().join("a"), b"one").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
-        let d1 = ctx.digest(&src, Some(&index)).unwrap();
+        let d1 = ctx.digest(src.clone(), Some(&index)).unwrap().0;
         // Rewrite the same content: new mtime and ctime, same digest.
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), d1);
+        assert_eq!(ctx.digest(src.clone(), Some(&index)).unwrap().0, d1);
         std::fs::write(dir.path().join("a"), b"two").unwrap();
-        let d2 = ctx.digest(&src, Some(&index)).unwrap();
+        let d2 = ctx.digest(src.clone(), Some(&index)).unwrap().0;
         assert_ne!(d2, d1);
         std::fs::set_permissions(dir.path().join("a"), std::fs::Permissions::from_mode(0o700))
             .unwrap();
-        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), d2);
+        assert_ne!(ctx.digest(src.clone(), Some(&index)).unwrap().0, d2);
     }
 
     #[test]
     fn resolve_rejects_escapes_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("passwd")).unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         assert!(ctx.resolve(&["../x".into()]).is_err());
-        assert!(ctx.resolve(&["etc/passwd".into()]).is_err());
+        // A link out of the context resolves inside it, where there is no such file.
+        assert!(ctx.resolve(&["passwd".into()]).is_err());
         assert!(ctx.resolve(&["missing".into()]).is_err());
         assert!(ctx.resolve(&["nomatch*".into()]).is_err());
-        // The symlink itself (not followed) is a fine source.
-        assert_eq!(ctx.resolve(&["etc".into()]).unwrap()[0].rel, "etc");
-        // So is the whole context.
+        // The whole context is a source too.
         assert_eq!(ctx.resolve(&[".".into()]).unwrap()[0].rel, "");
     }
 
     #[test]
-    fn digest_of_a_symlink_source_never_reads_its_target() {
+    fn symlink_sources_are_followed_inside_the_context_and_keep_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let db = tempfile::tempdir().unwrap();
         let index = Index::open(&db.path().join("i.db")).unwrap();
-        std::fs::write(outside.path().join("secret"), b"one").unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        std::fs::create_dir_all(dir.path().join("real/sub")).unwrap();
+        std::fs::write(dir.path().join("real/sub/f"), b"one").unwrap();
+        std::fs::write(outside.path().join("f"), b"host").unwrap();
+        for (target, link) in [
+            ("real", "dirlink"),
+            ("/real/sub/f", "abs"),
+            ("../../../real/sub/f", "up"),
+        ] {
+            std::os::unix::fs::symlink(target, dir.path().join(link)).unwrap();
+        }
+        std::os::unix::fs::symlink(outside.path().join("f"), dir.path().join("host")).unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
-        let src = ctx.resolve(&["link".into()]).unwrap();
-        let before = ctx.digest(&src, Some(&index)).unwrap();
-        // COPY copies the link itself, so what it points at is not part of the digest.
-        std::fs::write(outside.path().join("secret"), b"two").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), before);
+        for link in ["abs", "up"] {
+            let src = ctx.resolve(&[link.into()]).unwrap();
+            assert_eq!(
+                (src[0].rel.as_str(), src[0].name.as_str()),
+                ("real/sub/f", link)
+            );
+        }
+        let dir_src = ctx.resolve(&["dirlink".into()]).unwrap();
+        assert_eq!(dir_src[0].rel, "real");
+        // A wildcard match that is a link is followed too.
+        assert_eq!(ctx.resolve(&["a*".into()]).unwrap()[0].rel, "real/sub/f");
+        assert!(
+            ctx.resolve(&["host".into()]).is_err(),
+            "resolved in the context, never on the host"
+        );
+        // The key follows the link: the target's content counts.
+        let src = ctx.resolve(&["abs".into()]).unwrap();
+        let before = ctx.digest(src.clone(), Some(&index)).unwrap().0;
+        std::fs::write(dir.path().join("real/sub/f"), b"two").unwrap();
+        assert_ne!(ctx.digest(src, Some(&index)).unwrap().0, before);
+        // So does the name it lands under.
+        let up = ctx.resolve(&["up".into()]).unwrap();
+        let abs = ctx.resolve(&["abs".into()]).unwrap();
+        assert_ne!(
+            ctx.digest(up, None).unwrap().0,
+            ctx.digest(abs, None).unwrap().0
+        );
+    }
+
+    #[test]
+    fn sources_left_out_by_dockerignore_say_by_which_pattern() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
+        std::fs::write(dir.path().join("b.txt"), b"b").unwrap();
+        std::os::unix::fs::symlink("a.txt", dir.path().join("link")).unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "*.txt\n!b.txt\n").unwrap();
+        let ctx = BuildContext::new(dir.path(), None).unwrap();
+        let message = |pattern: &str| ctx.resolve(&[pattern.into()]).unwrap_err().to_string();
+        assert!(
+            message("a.txt")
+                .ends_with("\"a.txt\": not found (excluded by `*.txt` in .dockerignore)"),
+            "{}",
+            message("a.txt")
+        );
+        assert!(
+            message("link").contains("its target \"a.txt\" excluded by `*.txt`"),
+            "{}",
+            message("link")
+        );
+        assert!(
+            message("gone").ends_with("\"gone\": not found"),
+            "{}",
+            message("gone")
+        );
+        assert_eq!(ctx.resolve(&["b.txt".into()]).unwrap()[0].rel, "b.txt");
+    }
+
+    #[test]
+    fn special_files_hash_as_empty_files_and_a_named_fifo_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let fifo = dir.path().join("d/fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("d/sock")).unwrap();
+        let ctx = BuildContext::new(dir.path(), None).unwrap();
+        let err = ctx.resolve(&["d/fifo".into()]).unwrap_err().to_string();
+        assert!(err.contains("\"d/fifo\" is a named pipe"), "{err}");
+        let src = ctx.resolve(&["d".into()]).unwrap();
+        let listed: Vec<String> = ctx
+            .listing(&src)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(listed, ["d", "d/sock"], "the fifo is not sent");
+        // The socket arrives as an empty file: replacing it by one keeps the key.
+        let before = ctx.digest(src.clone(), None).unwrap().0;
+        let sock = dir.path().join("d/sock");
+        let perms = std::fs::symlink_metadata(&sock).unwrap().permissions();
+        std::fs::remove_file(&sock).unwrap();
+        std::fs::write(&sock, b"").unwrap();
+        std::fs::set_permissions(&sock, perms).unwrap();
+        assert_eq!(ctx.digest(src.clone(), None).unwrap().0, before);
+        std::fs::write(&sock, b"x").unwrap();
+        assert_ne!(ctx.digest(src, None).unwrap().0, before);
+    }
+
+    #[test]
+    fn excluded_folders_are_sent_only_for_what_is_reincluded_below_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in ["foo/bar2", "foo/other", "foo2/x", "bar"] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        std::fs::write(
+            dir.path().join("Dockerfile.dockerignore"),
+            "foo*\n!*/bar2\n",
+        )
+        .unwrap();
+        let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
+        let src = ctx.resolve(&[".".into()]).unwrap();
+        let listed: Vec<String> = ctx
+            .listing(&src)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(
+            listed,
+            ["Dockerfile.dockerignore", "bar", "foo", "foo/bar2"]
+        );
+        let (_, selection) = ctx.digest(src.clone(), None).unwrap();
+        let left_out =
+            |below: &str, is_dir| ctx.is_left_out(&selection, &src[0], Path::new(below), is_dir);
+        assert!(!left_out("foo", true), "sent: foo/bar2 is below it");
+        assert!(left_out("foo2", true), "nothing below it is sent");
+        assert!(left_out("foo/other", false) && !left_out("foo/bar2", false));
     }
 
     #[test]
@@ -560,7 +927,7 @@ mod tests {
                         let ctx =
                             BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile")))?;
                         let sources = ctx.resolve(&[".".into()])?;
-                        ctx.digest(&sources, Some(&index))
+                        ctx.digest(sources, Some(&index)).map(|(d, _)| d)
                     })?;
                 thread
                     .join()

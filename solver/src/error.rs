@@ -49,6 +49,13 @@ pub enum SolveError {
     /// The build context could not be read.
     #[error("build context `{path}`: {message}")]
     Context { path: String, message: String },
+    /// The build context's ignore file is malformed.
+    #[error("ignore file `{}`", path.display())]
+    Ignore {
+        path: PathBuf,
+        #[source]
+        source: kiln_parser::dockerignore::DockerignoreError,
+    },
     /// A stage or image being read (by `COPY --from` or `kiln run`) cannot give what is
     /// asked of it.
     #[error("{what}: {message}")]

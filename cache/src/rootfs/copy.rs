@@ -31,6 +31,10 @@ pub struct CopyOptions {
     /// Mode of every copied file and directory, and of the folders created on the way
     /// (`--chmod`); the source's mode (0755 for created folders) when `None`.
     pub chmod: Option<u32>,
+    /// Sockets and device nodes arrive as empty regular files with their permission bits,
+    /// as BuildKit's transfer of a build context gives them; otherwise they are skipped.
+    /// Fifos are skipped either way.
+    pub special_as_files: bool,
 }
 
 /// What a copy did.
@@ -52,6 +56,7 @@ struct Copier<'a> {
     /// Owner of the copied entries; `None`: each keeps its source's.
     owner: Option<(u32, u32)>,
     chmod: Option<u32>,
+    special_as_files: bool,
     exclude: &'a dyn Fn(&Path, bool) -> bool,
     data: DataCopier,
     /// The root, to link later names of a hard-linked source file to its first copy.
@@ -108,7 +113,7 @@ struct SourceEntry {
 
 pub(super) fn copy_in(
     root: &RootDir,
-    src: &Path,
+    (src, dest_name): (&Path, &[u8]),
     dest: &str,
     opts: &CopyOptions,
     exclude: &dyn Fn(&Path, bool) -> bool,
@@ -127,15 +132,29 @@ pub(super) fn copy_in(
     }
     let into_dir = dest_b.ends_with(b"/") || resolve::open_dir(root.as_fd(), dest_b).is_ok();
     let (dir_path, name) = if into_dir {
-        let name = src
-            .file_name()
-            .ok_or_else(|| source_err("copy", src, io::Error::from(io::ErrorKind::InvalidInput)))?;
-        (dest_b.to_vec(), name.as_bytes().to_vec())
+        (dest_b.to_vec(), dest_name.to_vec())
     } else {
         resolve::split_parent(dest_b).map_err(|e| RootfsError::in_root("copy to", dest, e))?
     };
-    let dir = resolve::mkdir_all(root.as_fd(), &dir_path, parent_mode(opts), Some(owner))
+    let mut dir = resolve::mkdir_all(root.as_fd(), &dir_path, parent_mode(opts), Some(owner))
         .map_err(|e| RootfsError::in_root("create directory", &dir_path, e))?;
+    let (dir_path, name) = if into_dir {
+        (dir_path, name)
+    } else {
+        // A symlink at the destination is written through, resolved in the root, as
+        // BuildKit resolves the destination path (`fs.RootPath`) before copying.
+        let new_dirs = kiln_inroot::NewDirs {
+            mode: parent_mode(opts),
+            owner: Some(owner),
+        };
+        let found = kiln_inroot::locate(root.as_fd(), dest_b, Some(new_dirs))
+            .map_err(|e| RootfsError::in_root("resolve", dest, e.into()))?;
+        dir = found.dir;
+        let parent = found.path.len().saturating_sub(found.name.len());
+        let mut dir_path = b"/".to_vec();
+        dir_path.extend_from_slice(&found.path[..parent]);
+        (dir_path, found.name)
+    };
     let (src_dir, src_name) = split_host(src)?;
     let entry = SourceEntry {
         stat: stat_at(src_dir.as_fd(), &src_name).map_err(|e| source_err("stat", src, e))?,
@@ -259,6 +278,7 @@ impl<'a> Copier<'a> {
                 (chown, _) => Some(chown.unwrap_or((0, 0))),
             },
             chmod: opts.chmod,
+            special_as_files: opts.special_as_files,
             exclude,
             data: DataCopier { ranges: true },
             root,
@@ -296,15 +316,7 @@ impl<'a> Copier<'a> {
                 self.stats.files += 1;
             }
             FileType::RegularFile => {
-                // Create first: an existing entry is the rare case, so it costs the stat.
-                let to = match ops::create_file(dir, name) {
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        self.replace_non_dir(dir, name, display)?;
-                        ops::create_file(dir, name)
-                    }
-                    created => created,
-                }
-                .map_err(io_err("create"))?;
+                let to = self.create_file(dir, name, display)?;
                 let from = open_file_at(src_dir, &entry.name)
                     .map_err(|e| source_err("open", &src_path(), e))?;
                 let n = self
@@ -335,7 +347,16 @@ impl<'a> Copier<'a> {
                     .map_err(io_err("copy extended attributes to"))?;
                 self.stats.files += 1;
             }
-            // Fifos, devices and sockets in a build context are skipped, as Docker does.
+            FileType::Socket | FileType::CharacterDevice | FileType::BlockDevice
+                if self.special_as_files =>
+            {
+                let to = self.create_file(dir, name, display)?;
+                self.set_metadata(&to, &entry.stat)
+                    .map_err(io_err("set metadata of"))?;
+                self.stats.files += 1;
+            }
+            // Fifos are skipped, as BuildKit's context transfer skips them; so are the
+            // other special files when `special_as_files` is off.
             _ => {}
         }
         Ok(false)
@@ -368,6 +389,24 @@ impl<'a> Copier<'a> {
         )
         .map_err(|e| io_err("link")(e.into()))?;
         Ok(true)
+    }
+
+    /// Creates the regular file `name` in `dir`, replacing a non-directory there.
+    fn create_file(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        display: &dyn Fn() -> Vec<u8>,
+    ) -> Result<fs::File, RootfsError> {
+        // Create first: an existing entry is the rare case, so it costs the stat.
+        match ops::create_file(dir, name) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.replace_non_dir(dir, name, display)?;
+                ops::create_file(dir, name)
+            }
+            created => created,
+        }
+        .map_err(|e| RootfsError::in_root("create", display(), e))
     }
 
     fn replace_non_dir(

@@ -18,6 +18,7 @@ mod tests;
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
@@ -157,33 +158,43 @@ impl RootDir {
         dest: &str,
         opts: &CopyOptions,
     ) -> Result<CopyStats, RootfsError> {
-        self.copy_in_filtered(src, dest, opts, &|_, _| false)
+        let name = src.file_name().ok_or_else(|| RootfsError::Source {
+            op: "copy",
+            path: src.to_path_buf(),
+            source: io::ErrorKind::InvalidInput.into(),
+        })?;
+        self.copy_in_filtered(src, name.as_bytes(), dest, opts, &|_, _| false)
     }
 
-    /// Docker `COPY` of one host source (file, directory or symlink, never followed) to `dest`:
+    /// Docker `COPY` of one host source (file, directory or symlink, never followed: a caller
+    /// that follows a symlink source passes its target) to `dest`:
     ///
     /// - a directory source has its *contents* copied into `dest`, which is created (`mkdir -p`);
-    /// - a file or symlink source goes to `dest/<basename>` when `dest` ends with `/` or is an
-    ///   existing directory (in-root resolution), else to `dest` itself;
-    /// - existing non-directories at a target are replaced (a symlink there is replaced, not
-    ///   followed); a directory merges into an existing directory; a non-directory never replaces
-    ///   a directory ([`RootfsError::IsADirectory`]);
+    /// - a file or symlink source goes to `dest/<name>` when `dest` ends with `/` or is an
+    ///   existing directory (in-root resolution), else to `dest` itself, through a symlink
+    ///   there (resolved in the root, as BuildKit does);
+    /// - existing non-directories at a target are replaced (below the destination, a symlink
+    ///   is replaced, not followed); a directory merges into an existing directory; a
+    ///   non-directory never replaces a directory ([`RootfsError::IsADirectory`]);
     /// - mode, mtime and xattr-free content are preserved; ownership is `opts.chown` or `0:0`, also
     ///   for the directories `copy_in` creates (as Docker and BuildKit do); `opts.chmod` replaces
     ///   the mode of every copied file and directory;
-    /// - symlinks are copied as symlinks, hard links become separate files, and special files
-    ///   (fifos, devices, sockets) are skipped.
+    /// - symlinks are copied as symlinks, hard links among the copied files are kept, and
+    ///   special files are skipped or made empty files (`opts.special_as_files`).
     ///
     /// `exclude` is called with each path below a directory source, relative to `src`, and
     /// whether it is a directory; returning `true` skips it (and, for a directory,
     /// everything beneath it).
+    ///
+    /// `name` is the source's name at the destination (a followed symlink's own name).
     pub fn copy_in_filtered(
         &self,
         src: &Path,
+        name: &[u8],
         dest: &str,
         opts: &CopyOptions,
         exclude: &dyn Fn(&Path, bool) -> bool,
     ) -> Result<CopyStats, RootfsError> {
-        copy::copy_in(self, src, dest, opts, exclude)
+        copy::copy_in(self, (src, name), dest, opts, exclude)
     }
 }

@@ -83,10 +83,11 @@ fn copy_dir_copies_its_contents_with_chown_and_chmod() {
         chown: Some((1234, 5678)),
         chmod: Some(0o640),
         keep_owner: false,
+        special_as_files: false,
     };
     let root = s.root();
     let stats = root
-        .copy_in_filtered(&s.p("ctx/src"), "/dst/deep", &opts, &|rel, _| {
+        .copy_in_filtered(&s.p("ctx/src"), b"src", "/dst/deep", &opts, &|rel, _| {
             rel == Path::new("skipme")
         })
         .expect("copy");
@@ -111,6 +112,31 @@ fn copy_dir_copies_its_contents_with_chown_and_chmod() {
         Path::new("../a")
     );
     assert!(!s.p("root/dst/deep/fifo").exists() && !s.p("root/dst/deep/skipme").exists());
+    // A context's sockets and device nodes arrive as empty files; fifos never do.
+    let socket = std::os::unix::net::UnixListener::bind(s.p("ctx/src/sock")).expect("bind");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        s.p("ctx/src/null"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o640),
+        rustix::fs::makedev(1, 3),
+    )
+    .expect("mknod");
+    let special = CopyOptions {
+        special_as_files: true,
+        ..CopyOptions::default()
+    };
+    root.copy_in_filtered(&s.p("ctx/src"), b"src", "/special", &special, &|_, _| false)
+        .expect("copy");
+    drop(socket);
+    for (name, mode) in [("sock", None), ("null", Some(0o640))] {
+        let m = fs::symlink_metadata(s.p("root/special").join(name)).expect("stat");
+        assert!(m.is_file() && m.len() == 0, "{name}");
+        if let Some(mode) = mode {
+            assert_eq!(m.mode() & 0o7777, mode, "{name}");
+        }
+    }
+    assert!(!s.p("root/special/fifo").exists());
     assert_eq!(
         fs::metadata(s.p("root/dst/deep/a")).expect("stat").mtime(),
         1_400_000_000
@@ -143,21 +169,40 @@ fn destination_symlinks_resolve_inside_the_root() {
 }
 
 #[test]
-fn existing_files_are_replaced_not_written_through() {
+fn existing_files_are_replaced_and_destination_links_written_through_in_root() {
     let s = Scene::new();
     write_ctx(&s.p("ctx/f"), "new", 0o644, 1_000);
     fs::write(s.p("root/other"), "old").expect("write");
     fs::hard_link(s.p("root/other"), s.p("root/f")).expect("link");
     fs::write(s.p("host/secret"), "keep").expect("write");
     symlink(s.p("host/secret"), s.p("root/g")).expect("symlink");
+    fs::write(s.p("root/target"), "old").expect("write");
+    symlink("/target", s.p("root/link")).expect("symlink");
     let root = s.root();
     root.copy_in(&s.p("ctx/f"), "/f", &CopyOptions::default())
         .expect("copy");
     root.copy_in(&s.p("ctx/f"), "/g", &CopyOptions::default())
         .expect("copy");
+    root.copy_in(&s.p("ctx/f"), "/link", &CopyOptions::default())
+        .expect("copy");
     assert_eq!(fs::read(s.p("root/f")).expect("read"), b"new");
     assert_eq!(fs::read(s.p("root/other")).expect("read"), b"old");
-    assert!(fs::symlink_metadata(s.p("root/g")).expect("stat").is_file());
+    // The link stays; its in-root target is replaced (made, with its parents, if missing).
+    assert!(
+        fs::symlink_metadata(s.p("root/link"))
+            .expect("stat")
+            .is_symlink()
+    );
+    assert_eq!(fs::read(s.p("root/target")).expect("read"), b"new");
+    assert!(
+        fs::symlink_metadata(s.p("root/g"))
+            .expect("stat")
+            .is_symlink()
+    );
+    let inside = s
+        .p("root")
+        .join(s.p("host/secret").strip_prefix("/").expect("absolute"));
+    assert_eq!(fs::read(inside).expect("read"), b"new");
     assert_eq!(fs::read(s.p("host/secret")).expect("read"), b"keep");
 
     fs::create_dir_all(s.p("root/d/inner")).expect("mkdir");
@@ -239,9 +284,13 @@ fn hard_links_among_copied_files_stay_hard_links() {
     fs::hard_link(s.p("ctx/src/one"), s.p("ctx/src/sub/two")).expect("link");
     write_ctx(&s.p("ctx/src/other"), "same", 0o644, 1_400_000_000);
     let root = s.root();
-    root.copy_in_filtered(&s.p("ctx/src"), "/dst", &CopyOptions::default(), &|_, _| {
-        false
-    })
+    root.copy_in_filtered(
+        &s.p("ctx/src"),
+        b"src",
+        "/dst",
+        &CopyOptions::default(),
+        &|_, _| false,
+    )
     .expect("copy");
     let ino = |rel: &str| fs::metadata(s.p(rel)).expect("stat").ino();
     assert_eq!(ino("root/dst/one"), ino("root/dst/sub/two"));

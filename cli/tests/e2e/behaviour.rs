@@ -101,6 +101,25 @@ fn copy_chown_to_a_missing_name_fails_naming_the_line() {
         "{}",
         run.stderr
     );
+    let dir = kiln.context(
+        "chown-missing-group",
+        &[
+            ("f", "hello\n"),
+            (
+                "Dockerfile",
+                "FROM busybox:local\nRUN true\nCOPY --chown=root:nosuchgroup f /a\n",
+            ),
+        ],
+    );
+    let run = kiln.build("chown-missing:2", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("COPY --chown=root:nosuchgroup f /a: unable to find group nosuchgroup")
+            && run.stderr.contains("Dockerfile:3:1"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -93,7 +93,59 @@ fn missing_base_image_and_missing_source_are_user_errors() {
     let run = build_file(&kiln, "FROM busybox:local\nCOPY ../outside /\n");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("outside the build context"),
+        run.stderr.contains("COPY ../outside /: build context")
+            && run.stderr.contains("outside the build context")
+            && run.stderr.contains("Dockerfile:2:1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_source_left_out_by_dockerignore_is_not_found_naming_the_pattern_and_the_line() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "ignored",
+        &[
+            ("Dockerfile", "FROM busybox:local\nCOPY app.log /\n"),
+            (".dockerignore", "# logs\n*.log\n"),
+            ("app.log", "x"),
+        ],
+    );
+    let run = kiln.build("ignored:1", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("COPY app.log /: build context `")
+            && run
+                .stderr
+                .contains("\"app.log\": not found (excluded by `*.log` in .dockerignore)")
+            && run.stderr.contains("Dockerfile:2:1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_fifo_named_as_a_source_is_refused_naming_it_and_the_line() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "fifo",
+        &[("Dockerfile", "FROM busybox:local\nRUN true\nCOPY pipe /\n")],
+    );
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.join("pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let run = kiln.build("fifo:1", &dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\"pipe\" is a named pipe (fifo), which a build context cannot hold")
+            && run.stderr.contains("Dockerfile:3:1"),
         "{}",
         run.stderr
     );

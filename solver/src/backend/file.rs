@@ -51,6 +51,7 @@ fn apply_mounted(
             .transpose()?,
         chmod: copy.chmod,
         keep_owner: matches!(copy.source, CopySource::Input(_)),
+        special_as_files: copy.source == CopySource::Context,
     };
     let many = |n: usize| -> Result<()> {
         if n > 1 && !copy.dest.ends_with('/') {
@@ -63,15 +64,24 @@ fn apply_mounted(
     let inline = copy.inline.len();
     match copy.source {
         CopySource::Context => {
-            let sources = inputs.context_sources.unwrap_or_default();
-            many(sources.len() + inline)?;
-            for source in sources {
+            let selection = inputs.context_sources.cloned().unwrap_or_default();
+            many(selection.sources.len() + inline)?;
+            for source in &selection.sources {
                 if copy.unpack && extract(&root, &source.path, &copy.dest, opts.chown)? {
                     continue;
                 }
-                root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
-                    inputs.context.is_excluded_below(source, below, is_dir)
-                })
+                let left_out = |below: &Path, is_dir| {
+                    inputs
+                        .context
+                        .is_left_out(&selection, source, below, is_dir)
+                };
+                root.copy_in_filtered(
+                    &source.path,
+                    source.name.as_bytes(),
+                    &copy.dest,
+                    &opts,
+                    &left_out,
+                )
                 .map_err(step_error)?;
             }
         }
@@ -92,8 +102,14 @@ fn apply_mounted(
                 let entries = stage_source::resolve(&from, &copy.sources, from_label)?;
                 many(entries.len() + inline)?;
                 for entry in &entries {
-                    root.copy_in(&entry.host_path(), &copy.dest, &opts)
-                        .map_err(step_error)?;
+                    root.copy_in_filtered(
+                        &entry.host_path(),
+                        &entry.dest_name,
+                        &copy.dest,
+                        &opts,
+                        &|_, _| false,
+                    )
+                    .map_err(step_error)?;
                 }
                 Ok(())
             })??;

@@ -35,7 +35,7 @@ mod store;
 pub use sandbox::{SandboxExecutor, overlay_sandbox};
 pub use store::StoreBackend;
 
-use crate::context::{BuildContext, Source};
+use crate::context::{BuildContext, Selection};
 use crate::error::Result;
 use crate::op::{FileOp, InlineFile};
 use kiln_cache::OverlayMount;
@@ -152,7 +152,7 @@ pub trait Cache: Send + Sync {
 pub struct FileSources<'a> {
     pub context: &'a BuildContext,
     /// Resolved context sources of a COPY (resolved while hashing them for the key).
-    pub context_sources: Option<&'a [Source]>,
+    pub context_sources: Option<&'a Selection>,
     /// The files ADD downloaded (while hashing them for the key).
     pub downloads: Option<&'a [PathBuf]>,
     /// The committed snapshot a COPY reads from another stage or image (`None`: an

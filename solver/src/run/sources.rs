@@ -5,7 +5,7 @@
 //! their content.
 
 use crate::backend::Cache;
-use crate::context::{BuildContext, Source};
+use crate::context::{BuildContext, Selection};
 use crate::error::{Result, SolveError};
 use crate::op::{CopyOp, CopySource, FileOp, InlineFile, Op};
 use kiln_cache::download::{Downloaded, url_file_name};
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub(super) struct Resolved {
     /// The context files a COPY reads.
-    pub context: Option<Vec<Source>>,
+    pub context: Option<Selection>,
     /// ADD's downloaded files.
     pub downloads: Option<Downloads>,
 }
@@ -48,8 +48,9 @@ pub(super) fn digest(
     if let Op::File(FileOp::Copy(copy)) = op {
         if reads_context(op) {
             let sources = context.resolve(&copy.sources)?;
-            parts.push(context.digest(&sources, cache.stat_cache())?);
-            resolved.context = Some(sources);
+            let (digest, selection) = context.digest(sources, cache.stat_cache())?;
+            parts.push(digest);
+            resolved.context = Some(selection);
         }
         if reads_urls(op) {
             let (digest, downloads) = download(copy, tmp)?;

@@ -186,7 +186,7 @@ impl Solver {
             let active = snapshotter.prepare(parent.as_deref())?;
             let sources = FileSources {
                 context: &context,
-                context_sources: resolved.context.as_deref(),
+                context_sources: resolved.context.as_ref(),
                 downloads: resolved.downloads.as_ref().map(|d| d.files.as_slice()),
                 input: input.as_ref().map(|(s, l)| (s.as_deref(), l.as_str())),
             };
