@@ -5,19 +5,21 @@
 //!
 //! One test runs every group `FORMAT.md` asks for (plus the informative
 //! `compile_kind` and the `observed` facts), prints the counts and fails
-//! listing every mismatch as `group[index]`.
+//! listing every mismatch as `group[index]`. The `walk` group walks real
+//! contexts, so it runs through the build's own context code instead:
+//! `solver/tests/dockerignore_walk.rs`.
 
 // Malformed vector data should stop the test loudly.
 #![allow(clippy::unwrap_used)]
 
 use std::fmt::Display;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kiln_parser::dockerignore::{
-    Dockerignore, DockerignoreError, MatchKind, clean_path, read_patterns, walk,
+    Dockerignore, DockerignoreError, MatchKind, clean_path, read_patterns,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Cases where kiln deliberately differs, with kiln's behaviour checked
 /// instead (see the module docs of `kiln_parser::dockerignore`).
@@ -175,108 +177,6 @@ fn compile_kind(cases: &Value, tally: &mut Tally) {
     }
 }
 
-/// Builds a walk row's tree under `root`; ignore files get their text.
-fn make_tree(root: &Path, row: &Value) {
-    let _ = std::fs::remove_dir_all(root);
-    std::fs::create_dir_all(root).unwrap();
-    for entry in row["tree"].as_array().unwrap() {
-        let (path, kind) = (entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
-        let full = root.join(path);
-        if kind == "dir" {
-            std::fs::create_dir_all(&full).unwrap();
-            continue;
-        }
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        let text = match (path, row["dockerignore"].as_str()) {
-            (".dockerignore", Some(text)) => text,
-            _ => row["ignore_files"][path].as_str().unwrap_or(path),
-        };
-        std::fs::write(&full, text).unwrap();
-    }
-}
-
-/// The paths a walk of `root` keeps, as `[kind, path]` pairs.
-fn walked(root: &Path, ignore: &Dockerignore) -> Result<Vec<Value>, String> {
-    let entries = walk(root, ignore).map_err(|e| e.to_string())?;
-    let kind = |dir: bool| if dir { "dir" } else { "file" };
-    Ok(entries
-        .iter()
-        .map(|e| json!([kind(e.is_dir()), e.path]))
-        .collect())
-}
-
-/// Checks one walk row; returns what went wrong.
-fn walk_row(root: &Path, row: &Value) -> Result<(), String> {
-    make_tree(root, row);
-    let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap_or_default();
-    let patterns = match row["dockerignore"].as_str() {
-        Some(_) => read_patterns(&read(".dockerignore")),
-        None => strings(&row["excludes"]),
-    };
-    if row["dockerignore"].is_string()
-        && row["excludes"].is_array()
-        && patterns != strings(&row["excludes"])
-    {
-        return Err(format!(
-            "read {patterns:?}, want {:?}",
-            strings(&row["excludes"])
-        ));
-    }
-    let built = Dockerignore::from_patterns(&patterns);
-    if let Some(kind) = row["expect_error"].as_str() {
-        return match &built {
-            Err(e) if error_kind(e) == kind => Ok(()),
-            other => Err(format!("got {other:?}, want error {kind}")),
-        };
-    }
-    let mut builds = vec![(built.map_err(|e| e.to_string())?, row)];
-    for build in row["builds"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let own = format!("{}.dockerignore", build["dockerfile"].as_str().unwrap());
-        let file = if root.join(&own).is_file() {
-            own
-        } else {
-            ".dockerignore".to_owned()
-        };
-        builds.push((
-            Dockerignore::parse(&read(&file)).map_err(|e| e.to_string())?,
-            build,
-        ));
-    }
-    for (ignore, expect) in builds {
-        let got = walked(root, &ignore)?;
-        if let Some(want) = expect["expect_walk"].as_array().filter(|w| **w != got) {
-            return Err(format!("walk gave {got:?}, want {want:?}"));
-        }
-        for (path, readable) in expect["expect_open"].as_object().into_iter().flatten() {
-            if ignore.is_excluded(path) == readable.as_bool().unwrap() {
-                return Err(format!("open {path:?}: want readable {readable}"));
-            }
-        }
-        let has = |p: &String| got.iter().any(|g| g[1] == **p);
-        if let Some(p) = strings(&expect["expect_present"]).iter().find(|p| !has(p)) {
-            return Err(format!("{p:?} missing from {got:?}"));
-        }
-        if let Some(p) = strings(&expect["expect_absent"]).iter().find(|p| has(p)) {
-            return Err(format!("{p:?} should be absent from {got:?}"));
-        }
-    }
-    Ok(())
-}
-
-fn walks(cases: &Value, tally: &mut Tally) {
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dockerignore-walk");
-    for (i, row) in rows(cases, "walk").iter().enumerate() {
-        let root = base.join(i.to_string());
-        let result = walk_row(&root, row);
-        tally.check(format!("walk[{i}]"), result.is_ok(), || result.unwrap_err());
-        let _ = std::fs::remove_dir_all(&root);
-    }
-}
-
 fn conformance_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("KILN_CONFORMANCE_DIR")?);
     assert!(
@@ -322,7 +222,6 @@ fn dockerignore_vectors() {
     run("glob_match", &mut |t| {
         matching(&cases, t, &[("glob_match", true)])
     });
-    run("walk", &mut |t| walks(&cases, t));
     run("compile_kind", &mut |t| compile_kind(&cases, t));
     let (passed, total) = groups
         .iter()

@@ -1,5 +1,5 @@
-//! `.dockerignore`: reading the file, matching context paths, walking a
-//! context.
+//! `.dockerignore`: reading the file and matching context paths (the walk of
+//! a context that applies it is the solver's, `kiln_solver::context`).
 //!
 //! The semantics are those of moby/patternmatcher (which BuildKit uses to
 //! read the file and to match) and tonistiigi/fsutil (which walks the
@@ -15,8 +15,7 @@
 //!   (so `[!a]` is the class of `!` and `a`); `\` escapes.
 //! - Patterns are path-cleaned (`./a/../b/` is `b`).
 //!
-//! [`read_patterns`] reads the file, [`Dockerignore`] matches, [`walk`]
-//! lists what a build context sends.
+//! [`read_patterns`] reads the file, [`Dockerignore`] matches.
 //!
 //! # Deliberate differences from the reference
 //!
@@ -46,19 +45,15 @@
 //! 5. **No line-length limit** when reading the file. `ignorefile.ReadAll`
 //!    fails on a line of 64 KiB or more (Go's `bufio.Scanner` token limit).
 //! 6. **Unix rules only**: `/` is the only separator and `\` always escapes.
-//! 7. **[`walk`] needs UTF-8 file names**: a non-UTF-8 name is an
-//!    `InvalidData` error instead of being matched as bytes.
 
 mod clean;
 mod glob;
 mod pattern;
 mod read;
-mod walk;
 
 pub use clean::clean_path;
 pub use pattern::{MatchKind, Pattern};
 pub use read::read_patterns;
-pub use walk::{WalkEntry, walk};
 
 use clean::{ancestors, parent_dir};
 
