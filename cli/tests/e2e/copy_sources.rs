@@ -94,3 +94,28 @@ fn excluded_folders_are_copied_only_for_what_an_exception_keeps_below_them() {
         ".\n./bar\n./foo\n./foo/bar2\n"
     );
 }
+
+#[test]
+fn copy_from_follows_symlink_sources_inside_the_stage() {
+    let kiln = Kiln::new();
+    let dir = kiln.context(
+        "from-links",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local AS s\n\
+             RUN mkdir -p /data/sub /out && echo f > /data/f && ln -s f /data/sub/inner \
+             && ln -s /data/f /out/link && ln -s ../data /out/dirlink\n\
+             FROM busybox:local\n\
+             COPY --from=s /out/link /x\n\
+             COPY --from=s /out/dirlink /y/\n\
+             COPY --from=s /out/l* /w/\n",
+        )],
+    );
+    kiln.build("from-links:1", &dir).ok();
+    let show = "cat /x /y/f /w/link; stat -c '%F %n' /x /y/f /y/sub/inner /w/link";
+    assert_eq!(
+        kiln.run_out("from-links:1", &["sh", "-c", show]),
+        "f\nf\nf\nregular file /x\nregular file /y/f\nsymbolic link /y/sub/inner\n\
+         regular file /w/link\n"
+    );
+}
