@@ -105,6 +105,12 @@ fn lower_in(
         images: Vec::new(),
     };
     lowering.meta_args = platform_args();
+    // BuildKit's TARGETSTAGE: the target stage's name, `default` when it has none.
+    let target_name = dockerfile.stages[target].name.as_deref();
+    lowering.meta_args.insert(
+        "TARGETSTAGE".into(),
+        target_name.unwrap_or("default").to_string(),
+    );
     lowering.meta_args()?;
     let (state, config) = lowering.stage(target)?;
     let unused_build_args = opts
