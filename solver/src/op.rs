@@ -1,5 +1,6 @@
 //! The build graph: one closed [`Op`] per vertex, edges from inputs to users.
 
+use kiln_cache::rootfs::Chmod;
 use kiln_executor::NetworkMode;
 use kiln_parser::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -83,7 +84,14 @@ pub struct CopyOp {
     /// Absolute destination; a trailing `/` means "into this directory".
     pub dest: String,
     pub chown: Option<String>,
-    pub chmod: Option<u32>,
+    pub chmod: Option<Chmod>,
+    /// `--exclude` patterns, matched below each source ([`crate::selection::Excludes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// `--parents`: each source keeps its path below its pivot under the destination
+    /// ([`crate::selection::Kept`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub parents: bool,
     /// ADD: a local tar archive (told by content) is extracted into the destination.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unpack: bool,

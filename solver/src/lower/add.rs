@@ -15,9 +15,9 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
     if !add.inline.is_empty() {
         return Err(invalid("ADD with a heredoc is not supported yet", span));
     }
-    if add.link || !add.exclude.is_empty() || add.unpack.is_some() {
+    if add.link || add.unpack.is_some() {
         return Err(invalid(
-            "ADD --link, --exclude and --unpack are not supported yet",
+            "ADD --link and --unpack are not supported yet",
             span,
         ));
     }
@@ -25,7 +25,7 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         state,
         "ADD",
         (&add.sources, &add.dest),
-        (add.chown.as_ref(), add.chmod.as_ref()),
+        (add.chown.as_ref(), add.chmod.as_ref(), &add.exclude),
         0,
         span,
     )?;
@@ -75,6 +75,8 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         dest: transfer.dest,
         chown: transfer.chown,
         chmod: transfer.chmod,
+        exclude: transfer.exclude,
+        parents: false,
         unpack: source == CopySource::Context,
         checksum,
     }));

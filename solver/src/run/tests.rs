@@ -71,6 +71,8 @@ fn join(graph: &mut BuildGraph, nodes: &[Node]) -> Node {
             dest: format!("/{slot}/"),
             chown: None,
             chmod: None,
+            exclude: Vec::new(),
+            parents: false,
             unpack: false,
             checksum: None,
         }))
@@ -163,6 +165,8 @@ async fn cache_hits_never_reach_the_executor() {
         dest: "/app/".into(),
         chown: None,
         chmod: None,
+        exclude: Vec::new(),
+        parents: false,
         unpack: false,
         checksum: None,
     }));
@@ -214,6 +218,8 @@ async fn inline_files_are_in_the_key() {
             dest: "/hello".into(),
             chown: None,
             chmod: None,
+            exclude: Vec::new(),
+            parents: false,
             unpack: false,
             checksum: None,
         }))
