@@ -16,6 +16,10 @@ pub enum Op {
     Exec(ExecOp),
     /// A COPY or WORKDIR: file operations on the input's filesystem.
     File(FileOp),
+    /// `COPY --link`, as BuildKit's MergeOp: the parent's filesystem with the diff of
+    /// the input at slot `layer` (a copy made on an empty filesystem) on top, that diff
+    /// reused as it is, not made again.
+    Merge { layer: usize },
 }
 
 /// The process a RUN starts.

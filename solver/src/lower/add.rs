@@ -3,23 +3,26 @@
 //! runs) is extracted into the destination; `http(s)://` sources are downloaded when the
 //! step runs ([`CopySource::Urls`]), keyed on their content and never extracted.
 
+use super::Lowering;
 use super::copy::Transfer;
-use super::instruction::{Lowered, StepInputs, invalid};
+use super::instruction::{Lowered, Step, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{CopyOp, CopySource, FileOp, Op};
-use kiln_parser::Span;
 use kiln_parser::ast::Add;
 
-pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered> {
+pub(super) fn lower(
+    lowering: &mut Lowering<'_>,
+    state: &StageState,
+    add: &Add,
+    step: &Step<'_>,
+) -> Result<Lowered> {
+    let span = step.span;
     if !add.inline.is_empty() {
         return Err(invalid("ADD with a heredoc is not supported yet", span));
     }
-    if add.link || add.unpack.is_some() {
-        return Err(invalid(
-            "ADD --link and --unpack are not supported yet",
-            span,
-        ));
+    if add.unpack.is_some() {
+        return Err(invalid("ADD --unpack is not supported yet", span));
     }
     let transfer = Transfer::expand(
         state,
@@ -68,6 +71,7 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         None => None,
     };
     let created_by = transfer.history("ADD", &[]);
+    let link = transfer.links(add.link, state);
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
         sources: transfer.sources,
@@ -80,7 +84,11 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         unpack: source == CopySource::Context,
         checksum,
     }));
-    Ok((Some((op, StepInputs::on(state))), created_by))
+    let step_op = match link {
+        true => super::instruction::link(lowering, state, (op, StepInputs::empty()), step),
+        false => (op, StepInputs::on(state)),
+    };
+    Ok((Some(step_op), created_by))
 }
 
 fn is_url(source: &str) -> bool {

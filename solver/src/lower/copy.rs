@@ -4,7 +4,7 @@
 
 use super::Lowering;
 use super::history;
-use super::instruction::{Lowered, StepInputs, invalid};
+use super::instruction::{Lowered, Step, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{CopyOp, CopySource, FileOp, Op};
@@ -17,11 +17,9 @@ pub(super) fn lower(
     lowering: &mut Lowering<'_>,
     state: &StageState,
     copy: &Copy,
-    span: Span,
+    step: &Step<'_>,
 ) -> Result<Lowered> {
-    if copy.link {
-        return Err(invalid("COPY --link is not supported yet", span));
-    }
+    let span = step.span;
     let inline = super::heredoc::copy_files(state, &copy.inline, span)?;
     let mut transfer = Transfer::expand(
         state,
@@ -32,7 +30,12 @@ pub(super) fn lower(
         span,
     )?;
     transfer.parents = copy.parents;
-    let mut inputs = StepInputs::on(state);
+    let link = transfer.links(copy.link, state);
+    let mut inputs = if link {
+        StepInputs::empty()
+    } else {
+        StepInputs::on(state)
+    };
     let source = match &copy.from {
         None => CopySource::Context,
         Some(raw) => {
@@ -69,7 +72,11 @@ pub(super) fn lower(
         unpack: false,
         checksum: None,
     }));
-    Ok((Some((op, inputs)), created_by))
+    let step_op = match link {
+        true => super::instruction::link(lowering, state, (op, inputs), step),
+        false => (op, inputs),
+    };
+    Ok((Some(step_op), created_by))
 }
 
 /// What COPY and ADD share: sources and destination expanded (the destination made
@@ -136,6 +143,13 @@ impl Transfer {
             written_dest,
             chmod_text,
         })
+    }
+
+    /// Whether `--link` (`link`) makes the step a link layer merged onto the stage, as
+    /// BuildKit's `dispatchCopy` decides: not with `--chmod` (BuildKit copies in place
+    /// then), and not onto an empty stage, where a plain copy is the same thing.
+    pub fn links(&self, link: bool, state: &StageState) -> bool {
+        link && self.chmod.is_none() && state.node.is_some()
     }
 
     /// The history text of `instruction` with these sources, then `extra` words.

@@ -86,7 +86,7 @@ fn inline_files(op: &Op) -> &[InlineFile] {
     match op {
         Op::File(FileOp::Copy(copy)) => &copy.inline,
         Op::Exec(exec) => &exec.pipes,
-        Op::Source { .. } | Op::File(FileOp::Mkdir { .. }) => &[],
+        Op::Source { .. } | Op::Merge { .. } | Op::File(FileOp::Mkdir { .. }) => &[],
     }
 }
 
