@@ -6,6 +6,7 @@
 //! file and reads none, and `touch` alone changes no cache key.
 
 use crate::error::{Result, SolveError};
+use crate::selection::{Excludes, Kept};
 use kiln_cache::index::Index;
 use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_at, walk};
 use kiln_parser::dockerignore::{Dockerignore, Pattern};
@@ -32,6 +33,9 @@ pub struct Source {
     pub rel: String,
     /// Host path.
     pub path: PathBuf,
+    /// `COPY --parents`: the source is a pivot folder, and only these paths below it
+    /// (with the folders leading to them) are copied, into the destination.
+    pub kept: Option<Kept>,
 }
 
 impl BuildContext {
@@ -76,9 +80,18 @@ impl BuildContext {
         }
     }
 
-    /// Whether the entry at `below` (relative to `source`) is left out.
-    pub fn is_excluded_below(&self, source: &Source, below: &Path, is_dir: bool) -> bool {
-        self.ignore.is_some() && self.is_excluded(&Self::rel_below(source, below), is_dir)
+    /// Whether the entry at `below` (relative to `source`) is left out: by
+    /// `.dockerignore`, by the step's `--exclude` patterns, or by `--parents`.
+    pub fn is_excluded_below(
+        &self,
+        source: &Source,
+        excludes: &Excludes,
+        below: &Path,
+        is_dir: bool,
+    ) -> bool {
+        source.kept.as_ref().is_some_and(|k| !k.keeps(below))
+            || excludes.excludes(below, is_dir)
+            || (self.ignore.is_some() && self.is_excluded(&Self::rel_below(source, below), is_dir))
     }
 
     /// The context folder.
@@ -147,7 +160,11 @@ impl BuildContext {
                 if !rel.is_empty() {
                     self.check_inside(&path, pattern)?;
                 }
-                out.push(Source { rel, path });
+                out.push(Source {
+                    rel,
+                    path,
+                    kept: None,
+                });
             }
         }
         if let (true, Some(pattern)) = (out.is_empty(), unmatched) {
@@ -155,6 +172,39 @@ impl BuildContext {
         }
         out.sort_by(|a, b| a.rel.cmp(&b.rel));
         out.dedup();
+        Ok(out)
+    }
+
+    /// Resolves `COPY --parents` sources: each is a pivot folder (the part before its
+    /// first `/./`, wildcards allowed; the context root without one) with the paths
+    /// below it that the rest matches (`.dockerignore` syntax), which must exist when it
+    /// has no wildcard. Nothing matching at all is an error, as for [`Self::resolve`].
+    pub fn resolve_parents(&self, patterns: &[String]) -> Result<Vec<Source>> {
+        let mut out = Vec::new();
+        let mut unmatched = None;
+        for pattern in patterns {
+            let (pivot, below) = crate::selection::split_pivot(pattern);
+            for mut source in self.resolve(&[pivot.to_string()])? {
+                let matches = crate::selection::matches(&source.path, below)?;
+                let kept = Kept::new(matches.into_iter().filter(|m| {
+                    let meta = source.path.join(m).symlink_metadata();
+                    let is_dir = meta.is_ok_and(|m| m.is_dir());
+                    !self.is_excluded(&join_rel(&source.rel, m), is_dir)
+                }));
+                if kept.is_empty() {
+                    if !below.split('/').any(has_wildcard) {
+                        return Err(self.context_error(format!("\"{pattern}\": not found")));
+                    }
+                    unmatched.get_or_insert(pattern);
+                    continue;
+                }
+                source.kept = Some(kept);
+                out.push(source);
+            }
+        }
+        if let (true, Some(pattern)) = (out.is_empty(), unmatched) {
+            return Err(self.context_error(format!("\"{pattern}\": not found")));
+        }
         Ok(out)
     }
 
@@ -173,9 +223,15 @@ impl BuildContext {
     /// A digest over the sources' names, types, modes, link targets and contents
     /// (never mtimes or owners, which COPY does not carry over). Directories are walked
     /// fd-relative and without recursion, so sources of any depth hash.
-    pub fn digest(&self, sources: &[Source], index: Option<&Index>) -> Result<String> {
+    pub fn digest(
+        &self,
+        sources: &[Source],
+        excludes: &Excludes,
+        index: Option<&Index>,
+    ) -> Result<String> {
         let mut digest = ContentDigest {
             context: self,
+            excludes,
             source: None,
             hasher: Sha256::new(),
             known: HashMap::new(),
@@ -184,6 +240,10 @@ impl BuildContext {
         for source in sources {
             digest.hasher.update(source.rel.as_bytes());
             digest.hasher.update(b"\0");
+            if source.kept.is_some() {
+                // What a pivot keeps is known from the entries hashed below it.
+                digest.hasher.update(b"parents\0");
+            }
             // A source that is a symlink is copied as a symlink: never walk its target,
             // which may be anywhere on the host.
             let stat: Stat = rustix::fs::lstat(&source.path)
@@ -216,6 +276,7 @@ impl BuildContext {
 /// directory's entries sorted by name.
 struct ContentDigest<'a> {
     context: &'a BuildContext,
+    excludes: &'a Excludes,
     /// The source being walked.
     source: Option<&'a Source>,
     hasher: Sha256,
@@ -334,6 +395,7 @@ impl Visitor for ContentDigest<'_> {
             let excluded = self.source.is_some_and(|source| {
                 self.context.is_excluded_below(
                     source,
+                    self.excludes,
                     Path::new(OsStr::from_bytes(&below)),
                     stat.is_dir(),
                 )
@@ -443,13 +505,23 @@ mod tests {
             "an ignored source is not found"
         );
         let src = ctx.resolve(&["app".into()]).unwrap();
-        let with_ignored = ctx.digest(&src, Some(&index)).unwrap();
+        let with_ignored = ctx
+            .digest(&src, &Excludes::default(), Some(&index))
+            .unwrap();
         // Changing ignored files changes nothing.
         std::fs::write(dir.path().join("app/secret.key"), "changed").unwrap();
         std::fs::write(dir.path().join("app/logs/x.log"), "changed").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
+        assert_eq!(
+            ctx.digest(&src, &Excludes::default(), Some(&index))
+                .unwrap(),
+            with_ignored
+        );
         std::fs::write(dir.path().join("app/a"), "changed").unwrap();
-        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), with_ignored);
+        assert_ne!(
+            ctx.digest(&src, &Excludes::default(), Some(&index))
+                .unwrap(),
+            with_ignored
+        );
         // The Dockerfile's own ignore file wins over the context's.
         std::fs::write(dir.path().join("Dockerfile.dockerignore"), "app/a\n").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
@@ -492,17 +564,29 @@ mod tests {
         std::fs::write(dir.path().join("a"), b"one").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
-        let d1 = ctx.digest(&src, Some(&index)).unwrap();
+        let d1 = ctx
+            .digest(&src, &Excludes::default(), Some(&index))
+            .unwrap();
         // Rewrite the same content: new mtime and ctime, same digest.
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), d1);
+        assert_eq!(
+            ctx.digest(&src, &Excludes::default(), Some(&index))
+                .unwrap(),
+            d1
+        );
         std::fs::write(dir.path().join("a"), b"two").unwrap();
-        let d2 = ctx.digest(&src, Some(&index)).unwrap();
+        let d2 = ctx
+            .digest(&src, &Excludes::default(), Some(&index))
+            .unwrap();
         assert_ne!(d2, d1);
         std::fs::set_permissions(dir.path().join("a"), std::fs::Permissions::from_mode(0o700))
             .unwrap();
-        assert_ne!(ctx.digest(&src, Some(&index)).unwrap(), d2);
+        assert_ne!(
+            ctx.digest(&src, &Excludes::default(), Some(&index))
+                .unwrap(),
+            d2
+        );
     }
 
     #[test]
@@ -530,10 +614,16 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["link".into()]).unwrap();
-        let before = ctx.digest(&src, Some(&index)).unwrap();
+        let before = ctx
+            .digest(&src, &Excludes::default(), Some(&index))
+            .unwrap();
         // COPY copies the link itself, so what it points at is not part of the digest.
         std::fs::write(outside.path().join("secret"), b"two").unwrap();
-        assert_eq!(ctx.digest(&src, Some(&index)).unwrap(), before);
+        assert_eq!(
+            ctx.digest(&src, &Excludes::default(), Some(&index))
+                .unwrap(),
+            before
+        );
     }
 
     #[test]
@@ -560,7 +650,7 @@ mod tests {
                         let ctx =
                             BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile")))?;
                         let sources = ctx.resolve(&[".".into()])?;
-                        ctx.digest(&sources, Some(&index))
+                        ctx.digest(&sources, &Excludes::default(), Some(&index))
                     })?;
                 thread
                     .join()

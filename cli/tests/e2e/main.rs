@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod check;
 mod concurrent;
+mod copy_flags;
 mod corpus;
 mod deep;
 mod errors;

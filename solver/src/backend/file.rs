@@ -7,6 +7,7 @@ use super::store::store_active;
 use super::{Active, FileSources, stage_source};
 use crate::error::{Result, SolveError};
 use crate::op::{CopySource, FileOp};
+use crate::selection::Excludes;
 use kiln_cache::Store;
 use kiln_cache::layer::LocalArchive;
 use kiln_cache::rootfs::{CopyOptions, RootDir};
@@ -49,7 +50,7 @@ fn apply_mounted(
             .as_deref()
             .map(|c| ids(&root, c, kiln_executor::resolve_chown))
             .transpose()?,
-        chmod: copy.chmod,
+        chmod: copy.chmod.clone(),
         keep_owner: matches!(copy.source, CopySource::Input(_)),
     };
     let many = |n: usize| -> Result<()> {
@@ -61,6 +62,7 @@ fn apply_mounted(
         Ok(())
     };
     let inline = copy.inline.len();
+    let excludes = Excludes::new(&copy.exclude)?;
     match copy.source {
         CopySource::Context => {
             let sources = inputs.context_sources.unwrap_or_default();
@@ -70,7 +72,9 @@ fn apply_mounted(
                     continue;
                 }
                 root.copy_in_filtered(&source.path, &copy.dest, &opts, &|below, is_dir| {
-                    inputs.context.is_excluded_below(source, below, is_dir)
+                    inputs
+                        .context
+                        .is_excluded_below(source, &excludes, below, is_dir)
                 })
                 .map_err(step_error)?;
             }
@@ -89,10 +93,18 @@ fn apply_mounted(
             let dir = store_active(active)?.source_mount_dir()?;
             with_overlay(&mount, &dir, || -> Result<()> {
                 let from = RootDir::open(&dir).map_err(step_error)?;
-                let entries = stage_source::resolve(&from, &copy.sources, from_label)?;
+                let entries = if copy.parents {
+                    stage_source::resolve_parents(&from, &copy.sources, from_label)?
+                } else {
+                    stage_source::resolve(&from, &copy.sources, from_label)?
+                };
                 many(entries.len() + inline)?;
                 for entry in &entries {
-                    root.copy_in(&entry.host_path(), &copy.dest, &opts)
+                    let skip = |below: &Path, is_dir| {
+                        entry.kept.as_ref().is_some_and(|k| !k.keeps(below))
+                            || excludes.excludes(below, is_dir)
+                    };
+                    root.copy_in_filtered(&entry.host_path(), &copy.dest, &opts, &skip)
                         .map_err(step_error)?;
                 }
                 Ok(())

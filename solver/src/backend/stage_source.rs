@@ -6,6 +6,7 @@
 use crate::context::{has_wildcard, join_rel, segment_glob};
 use crate::error::{Result, SolveError};
 use crate::lower::clean_absolute;
+use crate::selection::{Kept, matches, split_pivot};
 use kiln_cache::rootfs::RootDir;
 use kiln_parser::dockerignore::Pattern;
 use rustix::fs::AtFlags;
@@ -17,6 +18,9 @@ pub(super) struct StageEntry {
     dir: OwnedFd,
     /// The entry's name in `dir`; `None` for the root itself.
     name: Option<String>,
+    /// `COPY --parents`: the entry is a pivot folder, and only these paths below it are
+    /// copied.
+    pub kept: Option<Kept>,
 }
 
 impl StageEntry {
@@ -53,6 +57,7 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
             out.push(StageEntry {
                 dir: root.open_dir("").map_err(in_root)?,
                 name: None,
+                kept: None,
             });
             continue;
         }
@@ -84,6 +89,7 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
                 out.push(StageEntry {
                     dir,
                     name: Some(name.to_string()),
+                    kept: None,
                 });
             }
         }
@@ -92,6 +98,37 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
                 return Err(not_found(from, pattern));
             }
             unmatched.get_or_insert(pattern);
+        }
+    }
+    match (out.is_empty(), unmatched) {
+        (true, Some(pattern)) => Err(not_found(from, pattern)),
+        _ => Ok(out),
+    }
+}
+
+/// `COPY --from --parents` sources: each pivot folder (the part of the pattern before
+/// its first `/./`, else the root) with what the rest matches below it, as
+/// [`crate::context::BuildContext::resolve_parents`] finds them in the context.
+pub(super) fn resolve_parents(
+    root: &RootDir,
+    patterns: &[String],
+    from: &str,
+) -> Result<Vec<StageEntry>> {
+    let mut out = Vec::new();
+    let mut unmatched = None;
+    for pattern in patterns {
+        let (pivot, below) = split_pivot(pattern);
+        for mut entry in resolve(root, &[format!("/{pivot}")], from)? {
+            let kept = Kept::new(matches(&entry.host_path(), below)?);
+            if kept.is_empty() {
+                if !below.split('/').any(has_wildcard) {
+                    return Err(not_found(from, pattern));
+                }
+                unmatched.get_or_insert(pattern);
+                continue;
+            }
+            entry.kept = Some(kept);
+            out.push(entry);
         }
     }
     match (out.is_empty(), unmatched) {

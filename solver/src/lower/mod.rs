@@ -448,9 +448,8 @@ impl Lowering<'_> {
         }
         let mut next = from_step + 1;
         for instr in &stage.instructions {
-            let name = format!("{} {}", label(next), instr.original);
             let steps = state.steps.len();
-            instruction::lower(self, &mut state, instr, name)?;
+            instruction::lower(self, &mut state, instr, &label(next))?;
             if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
                 next += 1;
             }
