@@ -4,7 +4,7 @@
 //! content-v1/
 //! ├── oci-layout          {"imageLayoutVersion":"1.0.0"}
 //! ├── index.json          one manifest descriptor per tag (ref.name annotation)
-//! └── blobs/sha256/<hex>  configs, manifests, compressed layers (read-only)
+//! └── blobs/sha256/<hex>  configs, manifests, layers (read-only)
 //! ```
 //! A blob is written to a temp file, hashed while written, synced, verified, then
 //! renamed in: the rename is the commit point, so a blob path never holds partial data.
@@ -172,14 +172,27 @@ impl Write for BlobWriter {
 
 impl BlobWriter {
     /// Syncs, then renames the blob into place; returns its digest and size.
-    pub fn commit(mut self) -> Result<(String, u64)> {
+    pub fn commit(self) -> Result<(String, u64)> {
+        self.finish(true)
+    }
+
+    /// Renames the blob into place without syncing it first: for a blob kiln can make
+    /// again from a snapshot (a built layer's tar), which is then exactly as durable as
+    /// the snapshot's own files. A killed process still never leaves a partial blob.
+    pub fn commit_remakeable(self) -> Result<(String, u64)> {
+        self.finish(false)
+    }
+
+    fn finish(mut self, sync: bool) -> Result<(String, u64)> {
         let writer = self
             .writer
             .take()
             .ok_or_else(|| std::io::Error::other("blob already committed"))?;
         let (digest, size, buffered) = writer.finish();
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.sync_data()?;
+        if sync {
+            file.sync_data()?;
+        }
         drop(file);
         let dest = self.store.blob_path(&digest)?;
         if !dest.exists() {

@@ -1,8 +1,7 @@
-//! Writing images: layers from committed snapshots (their diff ids computed once, then
-//! remembered in the index; nothing is compressed), the config and the manifest into
-//! the content store, then the tags.
+//! Writing images: layers from committed snapshots (each stored once as an uncompressed
+//! tar blob named by its diff id; nothing is compressed), the config and the manifest
+//! into the content store, then the tags.
 
-use crate::digest::HashingWriter;
 use crate::error::{CacheError, Result};
 use crate::index::{ImageRow, LayerRow, SnapshotRow};
 use crate::layer::{LayerOptions, write_layer};
@@ -17,9 +16,10 @@ impl Store {
     /// The layer of a committed snapshot as the local manifest names it, computing it
     /// on first use.
     ///
-    /// A built snapshot's layer stays uncompressed and is not stored at all: its tar is
-    /// streamed through sha256 once, and the local manifest names it by its diff id
-    /// with the media type of a plain tar (ARCHITECTURE.md, "Layers at home"). With
+    /// A built snapshot's layer stays uncompressed: its tar is written once into the
+    /// content store while it is hashed, and the local manifest names it by its diff id
+    /// with the media type of a plain tar (ARCHITECTURE.md, "Layers at home"), so the
+    /// content store is a complete OCI layout. With
     /// `source_date_epoch`, built layers are written with every mtime clamped to it
     /// (reproducible layers), remembered per epoch; layers that came from an image keep
     /// their original blob.
@@ -36,14 +36,17 @@ impl Store {
         {
             return Ok(layer);
         }
-        let (diff_id, size) = match self.index().layer_diff(&snapshot.id, epoch)? {
-            Some(found) => found,
-            None => {
-                let mut tar = HashingWriter::new(std::io::sink());
-                self.write_snapshot_tar(&snapshot.id, epoch, &mut tar)?;
-                let (diff_id, size, _) = tar.finish();
-                self.index()
-                    .insert_layer_diff(&snapshot.id, epoch, &diff_id, size)?;
+        let known = self.index().layer_diff(&snapshot.id, epoch)?;
+        let (diff_id, size) = match known {
+            Some((diff_id, size)) if self.content().has_blob(&diff_id) => (diff_id, size),
+            _ => {
+                let mut blob = self.content().writer()?;
+                self.write_snapshot_tar(&snapshot.id, epoch, &mut blob)?;
+                let (diff_id, size) = blob.commit_remakeable()?;
+                if known.is_none() {
+                    self.index()
+                        .insert_layer_diff(&snapshot.id, epoch, &diff_id, size)?;
+                }
                 (diff_id, size)
             }
         };

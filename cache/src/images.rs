@@ -1,6 +1,7 @@
 //! The image store: tags in the index, manifests and configs in the content store,
-//! and each tag mirrored into the layout's `index.json` (ref.name annotation) so
-//! `skopeo inspect oci:<content dir>:<name>` finds it.
+//! and each tag mirrored into the layout's `index.json` (ref.name annotation, in
+//! docker's familiar form: `app:1`, not `docker.io/library/app:1`) so
+//! `skopeo inspect oci:<content dir>:app:1` finds it under the name a user typed.
 
 use crate::error::{CacheError, Result};
 use crate::index::ImageRow;
@@ -69,7 +70,10 @@ impl Store {
                 media_type: MEDIA_TYPE_MANIFEST.into(),
                 digest: image.manifest_digest.clone(),
                 size: image.manifest_size,
-                annotations: BTreeMap::from([(ANNOTATION_REF_NAME.into(), image.name.clone())]),
+                annotations: BTreeMap::from([(
+                    ANNOTATION_REF_NAME.into(),
+                    crate::reference::familiar(&image.name),
+                )]),
                 extra: BTreeMap::new(),
             })
             .collect();

@@ -127,6 +127,20 @@ impl Store {
         self.committed_snapshot(&winner)
     }
 
+    /// Puts the diff of the committed snapshot `from` (its own upper dir, not its
+    /// parents') into the active snapshot's upper dir, files hard-linked: the active
+    /// snapshot then adds to its parent what `from` added to its own, and its layer is
+    /// byte for byte `from`'s (`COPY --link` rebased onto a new parent, as BuildKit's
+    /// MergeOp). Committed snapshots are never written, so sharing inodes is safe.
+    pub fn copy_diff(&self, active: &ActiveSnapshot, from: &str) -> Result<()> {
+        let row = self.committed_snapshot(from)?;
+        if row.empty {
+            return Ok(());
+        }
+        let fs = self.root().snapshots_dir().join(from).join("fs");
+        Ok(crate::tree::link_tree(&fs, &active.fs_dir())?)
+    }
+
     /// Removes an active snapshot whose step failed.
     pub fn abort(&self, active: ActiveSnapshot) -> Result<()> {
         crate::tree::remove_tree(&active.dir)?;
@@ -284,7 +298,7 @@ fn finish(active: &ActiveSnapshot) -> Result<(u64, bool)> {
 }
 
 /// Whether overlayfs marked the directory opaque (it hides everything below in lowers).
-fn is_opaque(dir: &Path) -> bool {
+pub(crate) fn is_opaque(dir: &Path) -> bool {
     let mut value = [0u8; 1];
     rustix::fs::lgetxattr(dir, "trusted.overlay.opaque", &mut value)
         .is_ok_and(|n| n == 1 && value[0] == b'y')
@@ -315,6 +329,62 @@ mod tests {
         assert_eq!(mount.options[3], format!("lowerdir={a_id}/fs"));
         assert_eq!(mount.options[4], format!("upperdir={}/fs", c.id()));
         assert_eq!(store.snapshot_chain(&b_id).unwrap().len(), 2);
+    }
+
+    /// A diff copied onto another parent: same entries, metadata and xattrs, files
+    /// shared, so the layer tar is the same bytes.
+    #[test]
+    fn copy_diff_rebases_a_snapshot_without_copying_data() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), LockMode::Shared).unwrap();
+        let layer = store.prepare(None).unwrap();
+        let fs = layer.fs_dir();
+        std::fs::create_dir_all(fs.join("usr/bin")).unwrap();
+        std::fs::write(fs.join("usr/bin/tool"), b"tool").unwrap();
+        std::os::unix::fs::symlink("tool", fs.join("usr/bin/alias")).unwrap();
+        std::fs::set_permissions(fs.join("usr"), std::fs::Permissions::from_mode(0o750)).unwrap();
+        rustix::fs::chown(fs.join("usr"), Some(rustix::fs::Uid::from_raw(7)), None).unwrap();
+        let layer_id = layer.id().to_string();
+        store.commit(layer).unwrap();
+        let base = store.prepare(None).unwrap();
+        std::fs::write(base.fs_dir().join("base"), b"b").unwrap();
+        let base_id = base.id().to_string();
+        store.commit(base).unwrap();
+
+        let merged = store.prepare(Some(&base_id)).unwrap();
+        store.copy_diff(&merged, &layer_id).unwrap();
+        let to = merged.fs_dir();
+        let (a, b) = (
+            std::fs::metadata(fs_of(&store, &layer_id).join("usr")).unwrap(),
+            std::fs::metadata(to.join("usr")).unwrap(),
+        );
+        assert_eq!(
+            (b.mode(), b.uid(), b.mtime()),
+            (a.mode(), a.uid(), a.mtime())
+        );
+        let tool = std::fs::metadata(to.join("usr/bin/tool")).unwrap();
+        assert_eq!(tool.nlink(), 2, "hard-linked, not copied");
+        assert_eq!(
+            std::fs::read_link(to.join("usr/bin/alias"))
+                .unwrap()
+                .to_str(),
+            Some("tool")
+        );
+        assert!(
+            !to.join("base").exists(),
+            "only the diff, not the parent's files"
+        );
+        let layer = |path: &std::path::Path| {
+            let mut out = Vec::new();
+            crate::layer::write_layer(path, &mut out, &Default::default()).unwrap();
+            out
+        };
+        assert_eq!(layer(&to), layer(&fs_of(&store, &layer_id)));
+    }
+
+    fn fs_of(store: &Store, id: &str) -> std::path::PathBuf {
+        store.root().snapshots_dir().join(id).join("fs")
     }
 
     #[test]

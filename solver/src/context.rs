@@ -10,6 +10,7 @@
 //! file and reads none, and `touch` alone changes no cache key.
 
 use crate::error::{Result, SolveError};
+use crate::selection::{Excludes, Kept, step_leaves_out};
 use kiln_cache::index::Index;
 use kiln_cache::tree::{DirEntry, Stat, Visitor, open_dir_at, open_file_at, stat_at, walk};
 use kiln_parser::dockerignore::{Dockerignore, Pattern};
@@ -47,6 +48,9 @@ pub struct Source {
     /// Its name in a destination folder: the matched entry's own name (a symlink's,
     /// not its target's, as BuildKit copies it).
     pub name: String,
+    /// `COPY --parents`: the source is a pivot folder, and only these paths below it
+    /// (with the folders leading to them) are copied, into the destination.
+    pub kept: Option<Kept>,
 }
 
 /// What a COPY takes from the context: its sources, and the excluded folders it still
@@ -185,6 +189,41 @@ impl BuildContext {
         Ok(out)
     }
 
+    /// Resolves `COPY --parents` sources: each is a pivot folder (the part before its
+    /// first `/./`, wildcards allowed, symlinks followed as [`Self::resolve`] does; the
+    /// context root without one) with the paths below it that the rest matches
+    /// (`.dockerignore` syntax), which must exist when it has no wildcard. Nothing
+    /// matching at all is an error, as for [`Self::resolve`].
+    pub fn resolve_parents(&self, patterns: &[String]) -> Result<Vec<Source>> {
+        let mut out = Vec::new();
+        let mut unmatched = None;
+        for pattern in patterns {
+            let (pivot, below) = crate::selection::split_pivot(pattern);
+            for mut source in self.resolve(&[pivot.to_string()])? {
+                let matches = crate::selection::matches(&source.path, below)?;
+                let kept = Kept::new(matches.into_iter().filter(|m| {
+                    let meta = source.path.join(m).symlink_metadata();
+                    let is_dir = meta.is_ok_and(|m| m.is_dir());
+                    self.excluded_by(&join_rel(&source.rel, m), is_dir)
+                        .is_none()
+                }));
+                if kept.is_empty() {
+                    if !below.split('/').any(has_wildcard) {
+                        return Err(self.not_found(pattern, None));
+                    }
+                    unmatched.get_or_insert(pattern);
+                    continue;
+                }
+                source.kept = Some(kept);
+                out.push(source);
+            }
+        }
+        if let (true, Some(pattern)) = (out.is_empty(), unmatched) {
+            return Err(self.not_found(pattern, None));
+        }
+        Ok(out)
+    }
+
     fn not_found(&self, pattern: &str, excluded: Option<&str>) -> SolveError {
         let why = excluded.map(|w| format!(" ({w})")).unwrap_or_default();
         self.context_error(format!("\"{pattern}\": not found{why}"))
@@ -232,22 +271,29 @@ impl BuildContext {
             path: self.root.join(&rel),
             rel,
             name,
+            kept: None,
         }))
     }
 
     /// A digest over the sources' names, types, modes, link targets and contents
-    /// (never mtimes or owners, which COPY does not carry over), and the selection the
-    /// copy takes. Directories are walked fd-relative and without recursion, so sources
-    /// of any depth hash.
+    /// (never mtimes or owners, which COPY does not carry over) as the step's
+    /// `excludes` and `--parents` leave them, and the selection the copy takes.
+    /// Directories are walked fd-relative and without recursion, so sources of any
+    /// depth hash.
     pub fn digest(
         &self,
         sources: Vec<Source>,
+        excludes: &Excludes,
         index: Option<&Index>,
     ) -> Result<(String, Selection)> {
-        let mut walk = ContextWalk::new(self, None);
+        let mut walk = ContextWalk::new(self, excludes, None);
         for source in &sources {
             walk.hasher.update(source.name.as_bytes());
             walk.hasher.update(b"\0");
+            if source.kept.is_some() {
+                // What a pivot keeps is known from the entries hashed below it.
+                walk.hasher.update(b"parents\0");
+            }
             walk.source(source, index)?;
         }
         if let Some(index) = index {
@@ -258,9 +304,10 @@ impl BuildContext {
         Ok((digest, Selection { sources, reopened }))
     }
 
-    /// What a COPY of `sources` sends, in the order the digest walks it: the same walk.
-    pub fn listing(&self, sources: &[Source]) -> Result<Vec<Sent>> {
-        let mut walk = ContextWalk::new(self, Some(Vec::new()));
+    /// What a COPY of `sources` with `excludes` sends, in the order the digest walks it:
+    /// the same walk.
+    pub fn listing(&self, sources: &[Source], excludes: &Excludes) -> Result<Vec<Sent>> {
+        let mut walk = ContextWalk::new(self, excludes, Some(Vec::new()));
         for source in sources {
             walk.source(source, None)?;
         }
@@ -319,14 +366,18 @@ fn matching_names(dir: OwnedFd, glob: &Pattern) -> Result<Vec<String>> {
 }
 
 /// The walk of COPY sources that the digest hashes and [`BuildContext::listing`] lists:
-/// every entry the ignore rules keep, depth first, each directory's entries sorted by
+/// every entry the ignore rules, the step's `--exclude` patterns and `--parents` keep,
+/// depth first, each directory's entries sorted by
 /// name. An excluded folder that an exception may re-include something below is
 /// entered, but sent only when something below it is, just before the first such entry,
 /// as fsutil's filtered walk sends the context.
 struct ContextWalk<'a> {
     context: &'a BuildContext,
-    /// The source being walked: its context-relative path and host path.
+    excludes: &'a Excludes,
+    /// The source being walked: its context-relative path and host path, and what
+    /// `--parents` keeps of it.
     top: (String, PathBuf),
+    kept: Option<&'a Kept>,
     hasher: Sha256,
     /// The stat cache's rows for the source being walked: path → (stat, digest).
     known: HashMap<String, (String, String)>,
@@ -354,10 +405,12 @@ const EMPTY_SHA256: &str =
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 impl<'a> ContextWalk<'a> {
-    fn new(context: &'a BuildContext, listing: Option<Vec<Sent>>) -> Self {
+    fn new(context: &'a BuildContext, excludes: &'a Excludes, listing: Option<Vec<Sent>>) -> Self {
         ContextWalk {
             context,
+            excludes,
             top: (String::new(), PathBuf::new()),
+            kept: None,
             hasher: Sha256::new(),
             known: HashMap::new(),
             fresh: Vec::new(),
@@ -368,7 +421,7 @@ impl<'a> ContextWalk<'a> {
     }
 
     /// Walks one source (already resolved: never a symlink).
-    fn source(&mut self, source: &Source, index: Option<&Index>) -> Result<()> {
+    fn source(&mut self, source: &'a Source, index: Option<&Index>) -> Result<()> {
         self.hasher.update(source.rel.as_bytes());
         self.hasher.update(b"\0");
         let path = source.path.clone();
@@ -379,6 +432,7 @@ impl<'a> ContextWalk<'a> {
             })?
             .into();
         self.top = (source.rel.clone(), path.clone());
+        self.kept = source.kept.as_ref();
         if let Some(index) = index {
             self.known = index.stat_digests_under(&path.to_string_lossy())?;
         }
@@ -543,6 +597,10 @@ impl Visitor for ContextWalk<'_> {
                 self.context
                     .context_error(format!("{}: {e}", String::from_utf8_lossy(&below)))
             })?;
+            let below_path = Path::new(OsStr::from_bytes(&below));
+            if step_leaves_out(self.kept, self.excludes, below_path, stat.is_dir()) {
+                continue;
+            }
             let (excluded, held) = match &self.context.ignore {
                 Some(ignore) => {
                     let path = self.context_rel(&below);
@@ -676,17 +734,24 @@ mod tests {
             "an ignored source is not found"
         );
         let src = ctx.resolve(&["app".into()]).unwrap();
-        let with_ignored = ctx.digest(src.clone(), Some(&index)).unwrap().0;
+        let with_ignored = ctx
+            .digest(src.clone(), &Excludes::default(), Some(&index))
+            .unwrap()
+            .0;
         // Changing ignored files changes nothing.
         std::fs::write(dir.path().join("app/secret.key"), "changed").unwrap();
         std::fs::write(dir.path().join("app/logs/x.log"), "changed").unwrap();
         assert_eq!(
-            ctx.digest(src.clone(), Some(&index)).unwrap().0,
+            ctx.digest(src.clone(), &Excludes::default(), Some(&index))
+                .unwrap()
+                .0,
             with_ignored
         );
         std::fs::write(dir.path().join("app/a"), "changed").unwrap();
         assert_ne!(
-            ctx.digest(src.clone(), Some(&index)).unwrap().0,
+            ctx.digest(src.clone(), &Excludes::default(), Some(&index))
+                .unwrap()
+                .0,
             with_ignored
         );
         // The Dockerfile's own ignore file wins over the context's.
@@ -731,17 +796,33 @@ mod tests {
         std::fs::write(dir.path().join("a"), b"one").unwrap();
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&["a".into()]).unwrap();
-        let d1 = ctx.digest(src.clone(), Some(&index)).unwrap().0;
+        let d1 = ctx
+            .digest(src.clone(), &Excludes::default(), Some(&index))
+            .unwrap()
+            .0;
         // Rewrite the same content: new mtime and ctime, same digest.
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(dir.path().join("a"), b"one").unwrap();
-        assert_eq!(ctx.digest(src.clone(), Some(&index)).unwrap().0, d1);
+        assert_eq!(
+            ctx.digest(src.clone(), &Excludes::default(), Some(&index))
+                .unwrap()
+                .0,
+            d1
+        );
         std::fs::write(dir.path().join("a"), b"two").unwrap();
-        let d2 = ctx.digest(src.clone(), Some(&index)).unwrap().0;
+        let d2 = ctx
+            .digest(src.clone(), &Excludes::default(), Some(&index))
+            .unwrap()
+            .0;
         assert_ne!(d2, d1);
         std::fs::set_permissions(dir.path().join("a"), std::fs::Permissions::from_mode(0o700))
             .unwrap();
-        assert_ne!(ctx.digest(src.clone(), Some(&index)).unwrap().0, d2);
+        assert_ne!(
+            ctx.digest(src.clone(), &Excludes::default(), Some(&index))
+                .unwrap()
+                .0,
+            d2
+        );
     }
 
     #[test]
@@ -793,15 +874,23 @@ mod tests {
         );
         // The key follows the link: the target's content counts.
         let src = ctx.resolve(&["abs".into()]).unwrap();
-        let before = ctx.digest(src.clone(), Some(&index)).unwrap().0;
+        let before = ctx
+            .digest(src.clone(), &Excludes::default(), Some(&index))
+            .unwrap()
+            .0;
         std::fs::write(dir.path().join("real/sub/f"), b"two").unwrap();
-        assert_ne!(ctx.digest(src, Some(&index)).unwrap().0, before);
+        assert_ne!(
+            ctx.digest(src, &Excludes::default(), Some(&index))
+                .unwrap()
+                .0,
+            before
+        );
         // So does the name it lands under.
         let up = ctx.resolve(&["up".into()]).unwrap();
         let abs = ctx.resolve(&["abs".into()]).unwrap();
         assert_ne!(
-            ctx.digest(up, None).unwrap().0,
-            ctx.digest(abs, None).unwrap().0
+            ctx.digest(up, &Excludes::default(), None).unwrap().0,
+            ctx.digest(abs, &Excludes::default(), None).unwrap().0
         );
     }
 
@@ -852,22 +941,68 @@ mod tests {
         assert!(err.contains("\"d/fifo\" is a named pipe"), "{err}");
         let src = ctx.resolve(&["d".into()]).unwrap();
         let listed: Vec<String> = ctx
-            .listing(&src)
+            .listing(&src, &Excludes::default())
             .unwrap()
             .into_iter()
             .map(|s| s.path)
             .collect();
         assert_eq!(listed, ["d", "d/sock"], "the fifo is not sent");
         // The socket arrives as an empty file: replacing it by one keeps the key.
-        let before = ctx.digest(src.clone(), None).unwrap().0;
+        let before = ctx
+            .digest(src.clone(), &Excludes::default(), None)
+            .unwrap()
+            .0;
         let sock = dir.path().join("d/sock");
         let perms = std::fs::symlink_metadata(&sock).unwrap().permissions();
         std::fs::remove_file(&sock).unwrap();
         std::fs::write(&sock, b"").unwrap();
         std::fs::set_permissions(&sock, perms).unwrap();
-        assert_eq!(ctx.digest(src.clone(), None).unwrap().0, before);
+        assert_eq!(
+            ctx.digest(src.clone(), &Excludes::default(), None)
+                .unwrap()
+                .0,
+            before
+        );
         std::fs::write(&sock, b"x").unwrap();
-        assert_ne!(ctx.digest(src, None).unwrap().0, before);
+        assert_ne!(
+            ctx.digest(src, &Excludes::default(), None).unwrap().0,
+            before
+        );
+    }
+
+    #[test]
+    fn the_walk_applies_exclude_and_parents_to_a_followed_source() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in ["real/a.txt", "real/b.log", "real/sub/c.txt"] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let ctx = BuildContext::new(dir.path(), None).unwrap();
+        let listed = |src: &[Source], excludes: &Excludes| -> Vec<String> {
+            let sent = ctx.listing(src, excludes).unwrap();
+            sent.into_iter().map(|s| s.path).collect()
+        };
+        // --parents: the pivot is the link's target, only the match below it is walked.
+        let parents = ctx.resolve_parents(&["link/./sub/c.txt".into()]).unwrap();
+        assert_eq!(parents[0].rel, "real");
+        assert_eq!(
+            listed(&parents, &Excludes::default()),
+            ["real", "real/sub", "real/sub/c.txt"]
+        );
+        // --exclude: left out of the walk, so of the key too.
+        let src = ctx.resolve(&["link".into()]).unwrap();
+        let logs = Excludes::new(&["*.log".into()]).unwrap();
+        assert_eq!(
+            listed(&src, &logs),
+            ["real", "real/a.txt", "real/sub", "real/sub/c.txt"]
+        );
+        let before = ctx.digest(src.clone(), &logs, None).unwrap().0;
+        std::fs::write(dir.path().join("real/b.log"), b"changed").unwrap();
+        assert_eq!(ctx.digest(src.clone(), &logs, None).unwrap().0, before);
+        std::fs::write(dir.path().join("real/a.txt"), b"changed").unwrap();
+        assert_ne!(ctx.digest(src, &logs, None).unwrap().0, before);
     }
 
     #[test]
@@ -886,7 +1021,7 @@ mod tests {
         let ctx = BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile"))).unwrap();
         let src = ctx.resolve(&[".".into()]).unwrap();
         let listed: Vec<String> = ctx
-            .listing(&src)
+            .listing(&src, &Excludes::default())
             .unwrap()
             .into_iter()
             .map(|s| s.path)
@@ -895,7 +1030,7 @@ mod tests {
             listed,
             ["Dockerfile.dockerignore", "bar", "foo", "foo/bar2"]
         );
-        let (_, selection) = ctx.digest(src.clone(), None).unwrap();
+        let (_, selection) = ctx.digest(src.clone(), &Excludes::default(), None).unwrap();
         let left_out =
             |below: &str, is_dir| ctx.is_left_out(&selection, &src[0], Path::new(below), is_dir);
         assert!(!left_out("foo", true), "sent: foo/bar2 is below it");
@@ -927,7 +1062,8 @@ mod tests {
                         let ctx =
                             BuildContext::new(dir.path(), Some(&dir.path().join("Dockerfile")))?;
                         let sources = ctx.resolve(&[".".into()])?;
-                        ctx.digest(sources, Some(&index)).map(|(d, _)| d)
+                        ctx.digest(sources, &Excludes::default(), Some(&index))
+                            .map(|(d, _)| d)
                     })?;
                 thread
                     .join()

@@ -17,6 +17,7 @@ pub mod op;
 pub mod progress;
 mod pull_progress;
 pub mod run;
+pub mod selection;
 
 pub use build::{BuildOutcome, BuildRequest, build};
 pub use container::{RunOptions, run_container};

@@ -1,5 +1,6 @@
 //! The build graph: one closed [`Op`] per vertex, edges from inputs to users.
 
+use kiln_cache::rootfs::Chmod;
 use kiln_executor::NetworkMode;
 use kiln_parser::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -15,6 +16,10 @@ pub enum Op {
     Exec(ExecOp),
     /// A COPY or WORKDIR: file operations on the input's filesystem.
     File(FileOp),
+    /// `COPY --link`, as BuildKit's MergeOp: the parent's filesystem with the diff of
+    /// the input at slot `layer` (a copy made on an empty filesystem) on top, that diff
+    /// reused as it is, not made again.
+    Merge { layer: usize },
 }
 
 /// The process a RUN starts.
@@ -83,7 +88,14 @@ pub struct CopyOp {
     /// Absolute destination; a trailing `/` means "into this directory".
     pub dest: String,
     pub chown: Option<String>,
-    pub chmod: Option<u32>,
+    pub chmod: Option<Chmod>,
+    /// `--exclude` patterns, matched below each source ([`crate::selection::Excludes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// `--parents`: each source keeps its path below its pivot under the destination
+    /// ([`crate::selection::Kept`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub parents: bool,
     /// ADD: a local tar archive (told by content) is extracted into the destination.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unpack: bool,

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use kiln_parser::dockerignore::DockerignoreError;
+use kiln_solver::selection::Excludes;
 use kiln_solver::{BuildContext, SolveError};
 use serde_json::{Value, json};
 
@@ -60,7 +61,9 @@ fn context(root: &Path, outside: &Path, row: &Value) -> Result<BuildContext, Sol
 /// What a `COPY . …` of the context sends, as `[kind, path]` pairs.
 fn walked(ctx: &BuildContext) -> Result<Vec<Value>, String> {
     let sources = ctx.resolve(&[".".into()]).map_err(|e| e.to_string())?;
-    let sent = ctx.listing(&sources).map_err(|e| e.to_string())?;
+    let sent = ctx
+        .listing(&sources, &Excludes::default())
+        .map_err(|e| e.to_string())?;
     let kind = |dir: bool| if dir { "dir" } else { "file" };
     Ok(sent
         .into_iter()

@@ -164,8 +164,9 @@ fn dangling_records_go_and_image_snapshots_survive_all() {
     );
     let image = store.image("app:1").unwrap();
     for layer in &image.manifest.layers {
-        // Built layers stay uncompressed: their snapshot is the only copy.
+        // Built layers stay uncompressed, and prune keeps their tar blobs.
         assert_eq!(layer.media_type, crate::oci::MEDIA_TYPE_LAYER_TAR);
+        assert!(store.content().has_blob(&layer.digest));
         assert!(
             store
                 .index()

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::chmod::Chmod;
 use super::ops::{self, Existing};
 use super::resolve;
 use super::{RootDir, RootfsError};
@@ -21,16 +22,17 @@ use crate::tree::{
 };
 
 /// Options of [`RootDir::copy_in`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyOptions {
     /// Owner `uid:gid` of everything copied and of the directories created (`--chown`); `0:0` when `None`.
     pub chown: Option<(u32, u32)>,
     /// Without `chown`, the copied entries keep their source's owner (`COPY --from`, as BuildKit)
     /// instead of getting `0:0`; the directories created are still `0:0`.
     pub keep_owner: bool,
-    /// Mode of every copied file and directory, and of the folders created on the way
-    /// (`--chmod`); the source's mode (0755 for created folders) when `None`.
-    pub chmod: Option<u32>,
+    /// Mode of every copied file and directory (`--chmod`, applied to the source's mode),
+    /// and of the folders created on the way ([`Chmod::created_dir_mode`]); the source's
+    /// mode (0755 for created folders) when `None`.
+    pub chmod: Option<Chmod>,
     /// Sockets and device nodes arrive as empty regular files with their permission bits,
     /// as BuildKit's transfer of a build context gives them; otherwise they are skipped.
     /// Fifos are skipped either way.
@@ -55,7 +57,7 @@ struct Copier<'a> {
     dirs: DirStack,
     /// Owner of the copied entries; `None`: each keeps its source's.
     owner: Option<(u32, u32)>,
-    chmod: Option<u32>,
+    chmod: Option<&'a Chmod>,
     special_as_files: bool,
     exclude: &'a dyn Fn(&Path, bool) -> bool,
     data: DataCopier,
@@ -170,7 +172,7 @@ pub(super) fn copy_in(
 /// The mode of the folders a copy creates on the way to its destination: `--chmod`'s,
 /// as current BuildKit gives them, else 0755.
 fn parent_mode(opts: &CopyOptions) -> u32 {
-    opts.chmod.unwrap_or(0o755)
+    opts.chmod.as_ref().map_or(0o755, Chmod::created_dir_mode)
 }
 
 /// The host directory holding `src` (opened following symlinks: the caller's path is trusted)
@@ -264,7 +266,7 @@ impl<'a> Copier<'a> {
         src: &'a Path,
         dest: &'a [u8],
         dest_dir: OwnedFd,
-        opts: &CopyOptions,
+        opts: &'a CopyOptions,
         exclude: &'a dyn Fn(&Path, bool) -> bool,
     ) -> Result<Self, RootfsError> {
         let dirs =
@@ -277,7 +279,7 @@ impl<'a> Copier<'a> {
                 (None, true) => None,
                 (chown, _) => Some(chown.unwrap_or((0, 0))),
             },
-            chmod: opts.chmod,
+            chmod: opts.chmod.as_ref(),
             special_as_files: opts.special_as_files,
             exclude,
             data: DataCopier { ranges: true },
@@ -436,7 +438,10 @@ impl<'a> Copier<'a> {
             Some(rustix::fs::Uid::from_raw(uid)),
             Some(rustix::fs::Gid::from_raw(gid)),
         )?;
-        let mode = self.chmod.unwrap_or(stat.mode) & 0o7777;
+        let mode = match self.chmod {
+            Some(chmod) => chmod.apply(stat.mode, stat.is_dir()),
+            None => stat.mode & 0o7777,
+        };
         rustix::fs::fchmod(file, Mode::from_raw_mode(mode))?;
         let (secs, nsec) = stat.mtime;
         rustix::fs::futimens(file, &ops::timestamps(secs, nsec))?;

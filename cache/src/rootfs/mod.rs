@@ -10,6 +10,7 @@
 //! **Invariant:** nothing in this module passes a path containing a symlink the kernel could
 //! follow to a host-side lookup; a hostile rootfs cannot make a write land outside the root.
 
+mod chmod;
 mod copy;
 pub(crate) mod ops;
 pub(crate) mod resolve;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
+pub use chmod::{Chmod, ChmodError};
 pub use copy::{CopyOptions, CopyStats};
 
 /// Errors of in-root file operations; each names the path it was about.

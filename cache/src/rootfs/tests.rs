@@ -5,7 +5,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 
-use super::{CopyOptions, RootDir, RootfsError};
+use super::{Chmod, CopyOptions, RootDir, RootfsError};
 
 struct Scene {
     tmp: tempfile::TempDir,
@@ -81,7 +81,7 @@ fn copy_dir_copies_its_contents_with_chown_and_chmod() {
     fs::write(s.p("ctx/src/skipme"), "x").expect("write");
     let opts = CopyOptions {
         chown: Some((1234, 5678)),
-        chmod: Some(0o640),
+        chmod: Some(Chmod::Octal(0o640)),
         keep_owner: false,
         special_as_files: false,
     };

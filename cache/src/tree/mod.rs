@@ -9,6 +9,7 @@
 //! **Invariant:** no walk follows a symlink: directories are opened with `O_NOFOLLOW`, so a walk
 //! never leaves the tree it started in.
 
+mod link;
 mod remove;
 mod stack;
 pub(crate) mod stat;
@@ -22,6 +23,7 @@ mod tests;
 use std::io;
 use std::path::PathBuf;
 
+pub use link::link_tree;
 pub use remove::remove_tree;
 pub(crate) use remove::{remove_all_at, tree_size};
 pub(crate) use stack::DirStack;

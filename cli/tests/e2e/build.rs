@@ -372,3 +372,36 @@ fn from_platform_native_works_and_other_platforms_are_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn targetstage_is_the_target_stages_name_once_declared() {
+    let kiln = Kiln::new();
+    let stages = "FROM busybox:local AS base\n\
+                  RUN echo -n \"value:$TARGETSTAGE\" > /first\n\
+                  ARG TARGETSTAGE\n\
+                  RUN echo -n \"value:$TARGETSTAGE\" > /second\n\
+                  FROM base AS foo\n";
+    let dir = kiln.context("ts", &[("Dockerfile", &format!("{stages}FROM base\n"))]);
+    let named = kiln.cmd(&[
+        "build",
+        "--target",
+        "foo",
+        "-t",
+        "ts:foo",
+        dir.to_str().unwrap(),
+    ]);
+    named.ok();
+    assert_eq!(kiln.run_out("ts:foo", &["cat", "/first"]), "value:");
+    assert_eq!(kiln.run_out("ts:foo", &["cat", "/second"]), "value:foo");
+    kiln.build("ts:default", &dir).ok();
+    assert_eq!(
+        kiln.run_out("ts:default", &["cat", "/second"]),
+        "value:default"
+    );
+    let dir = kiln.context(
+        "ts-final",
+        &[("Dockerfile", &format!("{stages}FROM base AS final\n"))],
+    );
+    kiln.build("ts:final", &dir).ok();
+    assert_eq!(kiln.run_out("ts:final", &["cat", "/second"]), "value:final");
+}

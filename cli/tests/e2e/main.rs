@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod check;
 mod concurrent;
+mod copy_flags;
 mod copy_sources;
 mod corpus;
 mod deep;

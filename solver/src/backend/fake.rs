@@ -26,6 +26,8 @@ pub struct Log {
     pub cancelled: Vec<String>,
     pub prepared: usize,
     pub file_ops: usize,
+    /// Diffs put onto new parents (`COPY --link`).
+    pub copied_diffs: usize,
     pub committed: usize,
     pub removed: usize,
     /// The most processes running at once.
@@ -75,6 +77,11 @@ impl Snapshotter for Fake {
 
     fn view(&self, _snapshot: Option<&str>) -> Result<OverlayMount> {
         Ok(mounts())
+    }
+
+    fn copy_diff(&self, _active: &Active, _from: &str) -> Result<()> {
+        self.log().copied_diffs += 1;
+        Ok(())
     }
 
     fn commit(&self, active: Active, record: &CacheRecord, _: OnConflict) -> Result<Committed> {

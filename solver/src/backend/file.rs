@@ -7,6 +7,7 @@ use super::store::store_active;
 use super::{Active, FileSources, stage_source};
 use crate::error::{Result, SolveError};
 use crate::op::{CopySource, FileOp};
+use crate::selection::{Excludes, step_leaves_out};
 use kiln_cache::Store;
 use kiln_cache::layer::LocalArchive;
 use kiln_cache::rootfs::{CopyOptions, RootDir};
@@ -49,7 +50,7 @@ fn apply_mounted(
             .as_deref()
             .map(|c| ids(&root, c, kiln_executor::resolve_chown))
             .transpose()?,
-        chmod: copy.chmod,
+        chmod: copy.chmod.clone(),
         keep_owner: matches!(copy.source, CopySource::Input(_)),
         special_as_files: copy.source == CopySource::Context,
     };
@@ -62,6 +63,7 @@ fn apply_mounted(
         Ok(())
     };
     let inline = copy.inline.len();
+    let excludes = Excludes::new(&copy.exclude)?;
     match copy.source {
         CopySource::Context => {
             let selection = inputs.context_sources.cloned().unwrap_or_default();
@@ -74,6 +76,7 @@ fn apply_mounted(
                     inputs
                         .context
                         .is_left_out(&selection, source, below, is_dir)
+                        || step_leaves_out(source.kept.as_ref(), &excludes, below, is_dir)
                 };
                 root.copy_in_filtered(
                     &source.path,
@@ -99,15 +102,22 @@ fn apply_mounted(
             let dir = store_active(active)?.source_mount_dir()?;
             with_overlay(&mount, &dir, || -> Result<()> {
                 let from = RootDir::open(&dir).map_err(step_error)?;
-                let entries = stage_source::resolve(&from, &copy.sources, from_label)?;
+                let entries = if copy.parents {
+                    stage_source::resolve_parents(&from, &copy.sources, from_label)?
+                } else {
+                    stage_source::resolve(&from, &copy.sources, from_label)?
+                };
                 many(entries.len() + inline)?;
                 for entry in &entries {
+                    let left_out = |below: &Path, is_dir| {
+                        step_leaves_out(entry.kept.as_ref(), &excludes, below, is_dir)
+                    };
                     root.copy_in_filtered(
                         &entry.host_path(),
                         &entry.dest_name,
                         &copy.dest,
                         &opts,
-                        &|_, _| false,
+                        &left_out,
                     )
                     .map_err(step_error)?;
                 }

@@ -12,6 +12,7 @@
 //!   ─▶ Snapshotter::prepare(parent) ─▶ Active { root mounts }
 //!   ─▶ Executor::run(root mounts + process)          (RUN)
 //!    | FileBackend::apply(active, op, sources)       (COPY, WORKDIR; may `view` others)
+//!    | Snapshotter::copy_diff(active, layer)         (COPY --link's layer on the parent)
 //!   ─▶ Snapshotter::commit(active, record)  → Committed   (success)
 //!    | Snapshotter::remove(active)                        (failure)
 //! ```
@@ -118,6 +119,9 @@ pub trait Snapshotter: Send + Sync {
         record: &CacheRecord,
         on_conflict: OnConflict,
     ) -> Result<Committed>;
+    /// Puts the diff of the committed snapshot `from` (what it adds to its own parent)
+    /// into `active`, as it is: `COPY --link`'s layer on a new parent.
+    fn copy_diff(&self, active: &Active, from: &str) -> Result<()>;
     /// Removes an active snapshot whose step failed.
     fn remove(&self, active: Active) -> Result<()>;
     /// Undoes the copy-up of `dir` (e.g. `etc`) that a sandbox's mount points left

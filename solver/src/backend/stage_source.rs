@@ -6,6 +6,7 @@
 use crate::context::{expand_wildcards, has_wildcard};
 use crate::error::{Result, SolveError};
 use crate::lower::clean_absolute;
+use crate::selection::{Kept, matches, split_pivot};
 use kiln_cache::rootfs::RootDir;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -18,6 +19,9 @@ pub(super) struct StageEntry {
     name: Vec<u8>,
     /// Its name in a destination folder: the matched entry's own name.
     pub dest_name: Vec<u8>,
+    /// `COPY --parents`: the entry is a pivot folder, and only these paths below it are
+    /// copied.
+    pub kept: Option<Kept>,
 }
 
 impl StageEntry {
@@ -64,6 +68,7 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
                 dir: found.dir,
                 name: found.name,
                 dest_name: dest_name.as_bytes().to_vec(),
+                kept: None,
             });
         }
         if out.len() == before {
@@ -71,6 +76,38 @@ pub(super) fn resolve(root: &RootDir, patterns: &[String], from: &str) -> Result
                 return Err(not_found(from, pattern));
             }
             unmatched.get_or_insert(pattern);
+        }
+    }
+    match (out.is_empty(), unmatched) {
+        (true, Some(pattern)) => Err(not_found(from, pattern)),
+        _ => Ok(out),
+    }
+}
+
+/// `COPY --from --parents` sources: each pivot folder (the part of the pattern before
+/// its first `/./`, else the root; symlinks followed in the root, as [`resolve`] does)
+/// with what the rest matches below it, as
+/// [`crate::context::BuildContext::resolve_parents`] finds them in the context.
+pub(super) fn resolve_parents(
+    root: &RootDir,
+    patterns: &[String],
+    from: &str,
+) -> Result<Vec<StageEntry>> {
+    let mut out = Vec::new();
+    let mut unmatched = None;
+    for pattern in patterns {
+        let (pivot, below) = split_pivot(pattern);
+        for mut entry in resolve(root, &[format!("/{pivot}")], from)? {
+            let kept = Kept::new(matches(&entry.host_path(), below)?);
+            if kept.is_empty() {
+                if !below.split('/').any(has_wildcard) {
+                    return Err(not_found(from, pattern));
+                }
+                unmatched.get_or_insert(pattern);
+                continue;
+            }
+            entry.kept = Some(kept);
+            out.push(entry);
         }
     }
     match (out.is_empty(), unmatched) {

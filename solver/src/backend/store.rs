@@ -63,6 +63,10 @@ impl Snapshotter for StoreBackend {
         })
     }
 
+    fn copy_diff(&self, active: &Active, from: &str) -> Result<()> {
+        Ok(self.store.copy_diff(store_active(active)?, from)?)
+    }
+
     fn remove(&self, active: Active) -> Result<()> {
         let active: ActiveSnapshot = active.into_handle().ok_or_else(not_ours)?;
         Ok(self.store.abort(active)?)

@@ -3,29 +3,32 @@
 //! runs) is extracted into the destination; `http(s)://` sources are downloaded when the
 //! step runs ([`CopySource::Urls`]), keyed on their content and never extracted.
 
+use super::Lowering;
 use super::copy::Transfer;
-use super::instruction::{Lowered, StepInputs, invalid};
+use super::instruction::{Lowered, Step, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{CopyOp, CopySource, FileOp, Op};
-use kiln_parser::Span;
 use kiln_parser::ast::Add;
 
-pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered> {
+pub(super) fn lower(
+    lowering: &mut Lowering<'_>,
+    state: &StageState,
+    add: &Add,
+    step: &Step<'_>,
+) -> Result<Lowered> {
+    let span = step.span;
     if !add.inline.is_empty() {
         return Err(invalid("ADD with a heredoc is not supported yet", span));
     }
-    if add.link || !add.exclude.is_empty() || add.unpack.is_some() {
-        return Err(invalid(
-            "ADD --link, --exclude and --unpack are not supported yet",
-            span,
-        ));
+    if add.unpack.is_some() {
+        return Err(invalid("ADD --unpack is not supported yet", span));
     }
     let transfer = Transfer::expand(
         state,
         "ADD",
         (&add.sources, &add.dest),
-        (add.chown.as_ref(), add.chmod.as_ref()),
+        (add.chown.as_ref(), add.chmod.as_ref(), &add.exclude),
         0,
         span,
     )?;
@@ -68,6 +71,7 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         None => None,
     };
     let created_by = transfer.history("ADD", &[]);
+    let link = transfer.links(add.link, state);
     let op = Op::File(FileOp::Copy(CopyOp {
         source,
         sources: transfer.sources,
@@ -75,10 +79,16 @@ pub(super) fn lower(state: &StageState, add: &Add, span: Span) -> Result<Lowered
         dest: transfer.dest,
         chown: transfer.chown,
         chmod: transfer.chmod,
+        exclude: transfer.exclude,
+        parents: false,
         unpack: source == CopySource::Context,
         checksum,
     }));
-    Ok((Some((op, StepInputs::on(state))), created_by))
+    let step_op = match link {
+        true => super::instruction::link(lowering, state, (op, StepInputs::empty()), step),
+        false => (op, StepInputs::on(state)),
+    };
+    Ok((Some(step_op), created_by))
 }
 
 fn is_url(source: &str) -> bool {

@@ -4,10 +4,12 @@
 
 use super::Lowering;
 use super::history;
-use super::instruction::{Lowered, StepInputs, invalid};
+use super::instruction::{Lowered, Step, StepInputs, invalid};
 use super::state::StageState;
 use crate::error::Result;
 use crate::op::{CopyOp, CopySource, FileOp, Op};
+use crate::selection::Excludes;
+use kiln_cache::rootfs::Chmod;
 use kiln_parser::Span;
 use kiln_parser::ast::Copy;
 
@@ -15,24 +17,25 @@ pub(super) fn lower(
     lowering: &mut Lowering<'_>,
     state: &StageState,
     copy: &Copy,
-    span: Span,
+    step: &Step<'_>,
 ) -> Result<Lowered> {
-    if copy.link || copy.parents || !copy.exclude.is_empty() {
-        return Err(invalid(
-            "COPY --link, --parents and --exclude are not supported yet",
-            span,
-        ));
-    }
+    let span = step.span;
     let inline = super::heredoc::copy_files(state, &copy.inline, span)?;
-    let transfer = Transfer::expand(
+    let mut transfer = Transfer::expand(
         state,
         "COPY",
         (&copy.sources, &copy.dest),
-        (copy.chown.as_ref(), copy.chmod.as_ref()),
+        (copy.chown.as_ref(), copy.chmod.as_ref(), &copy.exclude),
         inline.len(),
         span,
     )?;
-    let mut inputs = StepInputs::on(state);
+    transfer.parents = copy.parents;
+    let link = transfer.links(copy.link, state);
+    let mut inputs = if link {
+        StepInputs::empty()
+    } else {
+        StepInputs::on(state)
+    };
     let source = match &copy.from {
         None => CopySource::Context,
         Some(raw) => {
@@ -64,19 +67,29 @@ pub(super) fn lower(
         dest: transfer.dest,
         chown: transfer.chown,
         chmod: transfer.chmod,
+        exclude: transfer.exclude,
+        parents: transfer.parents,
         unpack: false,
         checksum: None,
     }));
-    Ok((Some((op, inputs)), created_by))
+    let step_op = match link {
+        true => super::instruction::link(lowering, state, (op, inputs), step),
+        false => (op, inputs),
+    };
+    Ok((Some(step_op), created_by))
 }
 
 /// What COPY and ADD share: sources and destination expanded (the destination made
-/// absolute), `--chown` expanded, `--chmod` parsed; and their history text.
+/// absolute), `--chown` and `--exclude` expanded, `--chmod` parsed; and their history
+/// text.
 pub(super) struct Transfer {
     pub sources: Vec<String>,
     pub dest: String,
     pub chown: Option<String>,
-    pub chmod: Option<u32>,
+    pub chmod: Option<Chmod>,
+    pub exclude: Vec<String>,
+    /// `COPY --parents` (ADD has no such flag).
+    pub parents: bool,
     /// The destination as written (expanded), for the history.
     written_dest: String,
     /// `--chmod` as written (expanded), for the history.
@@ -90,7 +103,7 @@ impl Transfer {
         state: &StageState,
         instruction: &str,
         (sources, dest): (&[String], &str),
-        (chown, chmod): (Option<&String>, Option<&String>),
+        (chown, chmod, exclude): (Option<&String>, Option<&String>, &[String]),
         heredocs: usize,
         span: Span,
     ) -> Result<Self> {
@@ -109,32 +122,47 @@ impl Transfer {
             ));
         }
         let chmod_text = chmod.map(|raw| state.expand(raw, span)).transpose()?;
-        let chmod = match &chmod_text {
-            Some(text) => Some(
-                u32::from_str_radix(text, 8)
-                    .ok()
-                    .filter(|m| *m <= 0o7777)
-                    .ok_or_else(|| invalid(format!("invalid chmod parameter: {text}"), span))?,
-            ),
-            None => None,
-        };
+        let chmod = chmod_text
+            .as_deref()
+            .map(Chmod::parse)
+            .transpose()
+            .map_err(|e| invalid(e.to_string(), span))?;
         let chown = chown.map(|c| state.expand(c, span)).transpose()?;
+        let exclude = exclude
+            .iter()
+            .map(|e| state.expand(e, span))
+            .collect::<Result<Vec<_>>>()?;
+        Excludes::new(&exclude).map_err(|e| invalid(e.to_string(), span))?;
         Ok(Self {
             sources,
             dest,
             chown,
             chmod,
+            exclude,
+            parents: false,
             written_dest,
             chmod_text,
         })
+    }
+
+    /// Whether `--link` (`link`) makes the step a link layer merged onto the stage, as
+    /// BuildKit's `dispatchCopy` decides: not with `--chmod` (BuildKit copies in place
+    /// then), and not onto an empty stage, where a plain copy is the same thing.
+    pub fn links(&self, link: bool, state: &StageState) -> bool {
+        link && self.chmod.is_none() && state.node.is_some()
     }
 
     /// The history text of `instruction` with these sources, then `extra` words.
     pub fn history(&self, instruction: &str, extra: &[String]) -> String {
         let mut shown = self.sources.clone();
         shown.extend_from_slice(extra);
+        // BuildKit writes `--parents` first among the flags it shows (not `--exclude`).
+        let instruction = match self.parents {
+            true => format!("{instruction} --parents"),
+            false => instruction.to_string(),
+        };
         history::transfer(
-            instruction,
+            &instruction,
             self.chown.as_deref(),
             self.chmod_text.as_deref(),
             &shown,

@@ -26,21 +26,35 @@ pub(super) fn invalid(message: impl Into<String>, span: Span) -> SolveError {
     }
 }
 
+/// Lowers `instr`; `label` (`[2/4]`) starts its vertices' progress names.
 pub(super) fn lower(
     lowering: &mut Lowering<'_>,
     state: &mut StageState,
     instr: &Instruction,
-    name: String,
+    label: &str,
 ) -> Result<()> {
     let span = instr.span;
-    let (step, created_by) = match &instr.kind {
+    let step = Step {
+        name: format!("{label} {}", instr.original),
+        original: &instr.original,
+        span,
+    };
+    let (step_op, created_by) = match &instr.kind {
         InstructionKind::Run(run) => super::run::lower(lowering, state, run, span)?,
-        InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, span)?,
+        InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, &step)?,
         InstructionKind::Workdir(raw) => super::workdir::lower(state, raw, span)?,
-        InstructionKind::Add(add) => super::add::lower(state, add, span)?,
+        InstructionKind::Add(add) => super::add::lower(lowering, state, add, &step)?,
         kind => (None, super::config::apply(lowering, state, kind, span)?),
     };
-    let node = step.map(|(op, inputs)| {
+    let step = step_op.map(|(op, inputs)| {
+        // As BuildKit names the merge of a `--link` copy.
+        let name = match op {
+            Op::Merge { .. } => format!("{label} LINK {}", instr.original),
+            _ => step.name,
+        };
+        (op, inputs, name)
+    });
+    let node = step.map(|(op, inputs, name)| {
         let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
         lowering.graph[node].sources = inputs.labels;
         state.node = Some(node);
@@ -54,6 +68,38 @@ pub(super) fn lower(
 /// text (`created_by`).
 pub(super) type Lowered = (Option<(Op, StepInputs)>, String);
 
+/// The instruction whose vertices are being added, for a step that adds more than one.
+pub(super) struct Step<'a> {
+    /// Its vertex's progress name (`[2/4] COPY …`).
+    pub name: String,
+    /// Its text, for cache records.
+    pub original: &'a str,
+    pub span: Span,
+}
+
+/// `COPY --link`/`ADD --link`, as BuildKit's `dispatchCopy` makes them: the copy `op`
+/// (with `inputs` that hold no parent) becomes a vertex of its own, made on an empty
+/// filesystem, so its key never depends on the stage; the step is a merge of the
+/// stage's filesystem and that copy's diff.
+pub(super) fn link(
+    lowering: &mut Lowering<'_>,
+    state: &StageState,
+    (op, inputs): (Op, StepInputs),
+    step: &Step<'_>,
+) -> (Op, StepInputs) {
+    let layer = lowering.add(
+        op,
+        inputs.edges,
+        step.name.clone(),
+        step.original.to_string(),
+        step.span,
+    );
+    lowering.graph[layer].sources = inputs.labels;
+    let mut merge = StepInputs::on(state);
+    let slot = merge.source(layer, "the --link layer".into());
+    (Op::Merge { layer: slot }, merge)
+}
+
 /// The inputs of a step being lowered: the stage's filesystem so far as its parent
 /// (slot 0, unless the stage is still empty), then each source it reads.
 pub(super) struct StepInputs {
@@ -63,6 +109,14 @@ pub(super) struct StepInputs {
 }
 
 impl StepInputs {
+    /// Inputs without a parent: a step made on an empty filesystem (`--link`).
+    pub fn empty() -> Self {
+        Self {
+            edges: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
     /// Inputs that change the stage's current filesystem.
     pub fn on(state: &StageState) -> Self {
         let edges = state

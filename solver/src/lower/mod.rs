@@ -105,6 +105,12 @@ fn lower_in(
         images: Vec::new(),
     };
     lowering.meta_args = platform_args();
+    // BuildKit's TARGETSTAGE: the target stage's name, `default` when it has none.
+    let target_name = dockerfile.stages[target].name.as_deref();
+    lowering.meta_args.insert(
+        "TARGETSTAGE".into(),
+        target_name.unwrap_or("default").to_string(),
+    );
     lowering.meta_args()?;
     let (state, config) = lowering.stage(target)?;
     let unused_build_args = opts
@@ -442,9 +448,8 @@ impl Lowering<'_> {
         }
         let mut next = from_step + 1;
         for instr in &stage.instructions {
-            let name = format!("{} {}", label(next), instr.original);
             let steps = state.steps.len();
-            instruction::lower(self, &mut state, instr, name)?;
+            instruction::lower(self, &mut state, instr, &label(next))?;
             if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
                 next += 1;
             }

@@ -8,6 +8,7 @@ use crate::backend::Cache;
 use crate::context::{BuildContext, Selection};
 use crate::error::{Result, SolveError};
 use crate::op::{CopyOp, CopySource, FileOp, InlineFile, Op};
+use crate::selection::Excludes;
 use kiln_cache::download::{Downloaded, url_file_name};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -47,8 +48,13 @@ pub(super) fn digest(
     let mut resolved = Resolved::default();
     if let Op::File(FileOp::Copy(copy)) = op {
         if reads_context(op) {
-            let sources = context.resolve(&copy.sources)?;
-            let (digest, selection) = context.digest(sources, cache.stat_cache())?;
+            let sources = if copy.parents {
+                context.resolve_parents(&copy.sources)?
+            } else {
+                context.resolve(&copy.sources)?
+            };
+            let excludes = Excludes::new(&copy.exclude)?;
+            let (digest, selection) = context.digest(sources, &excludes, cache.stat_cache())?;
             parts.push(digest);
             resolved.context = Some(selection);
         }
@@ -81,7 +87,7 @@ fn inline_files(op: &Op) -> &[InlineFile] {
     match op {
         Op::File(FileOp::Copy(copy)) => &copy.inline,
         Op::Exec(exec) => &exec.pipes,
-        Op::Source { .. } | Op::File(FileOp::Mkdir { .. }) => &[],
+        Op::Source { .. } | Op::Merge { .. } | Op::File(FileOp::Mkdir { .. }) => &[],
     }
 }
 

@@ -71,6 +71,8 @@ fn join(graph: &mut BuildGraph, nodes: &[Node]) -> Node {
             dest: format!("/{slot}/"),
             chown: None,
             chmod: None,
+            exclude: Vec::new(),
+            parents: false,
             unpack: false,
             checksum: None,
         }))
@@ -163,6 +165,8 @@ async fn cache_hits_never_reach_the_executor() {
         dest: "/app/".into(),
         chown: None,
         chmod: None,
+        exclude: Vec::new(),
+        parents: false,
         unpack: false,
         checksum: None,
     }));
@@ -214,6 +218,8 @@ async fn inline_files_are_in_the_key() {
             dest: "/hello".into(),
             chown: None,
             chmod: None,
+            exclude: Vec::new(),
+            parents: false,
             unpack: false,
             checksum: None,
         }))
@@ -232,4 +238,52 @@ async fn inline_files_are_in_the_key() {
     assert_eq!(keys[0], keys[1]);
     assert_ne!(keys[0], keys[2]);
     assert_eq!(fake.log.lock().unwrap().file_ops, 2);
+}
+
+/// `COPY --link`: the copy is made on an empty filesystem, so a changed base reruns only
+/// the merge (a diff put onto the new parent), never the copy itself.
+#[tokio::test]
+async fn a_link_layer_is_merged_onto_a_changed_base_without_rerunning() {
+    let context = tempfile::tempdir().unwrap();
+    fs_err::write(context.path().join("app.txt"), "v1").unwrap();
+    let graph_on = |base_command: &str| {
+        let mut graph = BuildGraph::new();
+        let base = add(&mut graph, run(base_command), None, &[]);
+        let copy = Op::File(FileOp::Copy(CopyOp {
+            source: CopySource::Context,
+            sources: vec!["app.txt".into()],
+            inline: Vec::new(),
+            dest: "/app/".into(),
+            chown: None,
+            chmod: None,
+            exclude: Vec::new(),
+            parents: false,
+            unpack: false,
+            checksum: None,
+        }));
+        let layer = add(&mut graph, copy, None, &[]);
+        let merge = add(&mut graph, Op::Merge { layer: 1 }, Some(base), &[layer]);
+        (Arc::new(graph), layer, merge)
+    };
+    let fake = Arc::new(Fake::default());
+    let (graph, layer, merge) = graph_on("base one");
+    let first = solver(&fake, context.path(), 0)
+        .solve(graph, merge)
+        .await
+        .unwrap();
+    {
+        let log = fake.log.lock().unwrap();
+        assert_eq!((log.file_ops, log.copied_diffs), (1, 1));
+    }
+    let (graph, _, merge) = graph_on("base two");
+    let second = solver(&fake, context.path(), 0)
+        .solve(graph, merge)
+        .await
+        .unwrap();
+    assert!(second[&layer].cached, "the link layer is a cache hit");
+    assert_eq!(second[&layer].key, first[&layer].key);
+    assert_ne!(second[&merge].key, first[&merge].key);
+    let log = fake.log.lock().unwrap();
+    assert_eq!(log.started, ["base one", "base two"]);
+    assert_eq!((log.file_ops, log.copied_diffs), (1, 2));
 }

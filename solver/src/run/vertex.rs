@@ -132,6 +132,10 @@ impl Solver {
                 .run_file(vertex, op, &inputs, resolved, record)
                 .await
                 .map_err(|e| at_step(e, &vertex.name, vertex.span, root)),
+            Op::Merge { layer } => self
+                .run_merge(&inputs, *layer, record)
+                .await
+                .map_err(|e| at_step(e, &vertex.name, vertex.span, root)),
             Op::Source { .. } => unreachable!("sources returned above"),
         };
         match outcome {
@@ -191,6 +195,31 @@ impl Solver {
                 input: input.as_ref().map(|(s, l)| (s.as_deref(), l.as_str())),
             };
             if let Err(e) = files.apply(&active, &op, sources) {
+                let _ = snapshotter.remove(active);
+                return Err(e);
+            }
+            record.snapshot = active.id.clone();
+            snapshotter.commit(active, &record, on_conflict)
+        })
+        .await
+    }
+
+    /// `COPY --link`'s merge: an active snapshot over the parent, the link layer's diff
+    /// put in as it is, commit (or remove on failure).
+    async fn run_merge(
+        &self,
+        inputs: &Inputs,
+        layer: usize,
+        mut record: CacheRecord,
+    ) -> Result<Committed> {
+        let parent = inputs.parent().and_then(|r| r.snapshot.clone());
+        let layer = inputs.slot(layer).and_then(|r| r.snapshot.clone());
+        let (snapshotter, on_conflict) = (self.backend.snapshotter.clone(), self.on_conflict());
+        blocking(move || {
+            let active = snapshotter.prepare(parent.as_deref())?;
+            if let Some(layer) = &layer
+                && let Err(e) = snapshotter.copy_diff(&active, layer)
+            {
                 let _ = snapshotter.remove(active);
                 return Err(e);
             }
