@@ -20,6 +20,7 @@ mod image;
 mod image_commands;
 mod labels;
 mod load;
+mod onbuild;
 mod outputs;
 mod pipes;
 mod prune;

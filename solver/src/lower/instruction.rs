@@ -33,6 +33,11 @@ pub(super) fn lower(
     name: String,
 ) -> Result<()> {
     let span = instr.span;
+    if let InstructionKind::Onbuild(trigger) = &instr.kind {
+        // Config only, and without a history entry, as in BuildKit.
+        super::onbuild::record(state, trigger);
+        return Ok(());
+    }
     let (step, created_by) = match &instr.kind {
         InstructionKind::Run(run) => super::run::lower(lowering, state, run, span)?,
         InstructionKind::Copy(copy) => super::copy::lower(lowering, state, copy, span)?,

@@ -7,6 +7,7 @@ mod copy;
 mod heredoc;
 mod history;
 mod instruction;
+mod onbuild;
 mod run;
 mod state;
 mod syntax;
@@ -20,7 +21,7 @@ use crate::op::{BuildGraph, Edge, Node, Op, Vertex};
 use kiln_cache::Store;
 use kiln_cache::oci::{ImageConfig, host_architecture};
 use kiln_executor::NetworkMode;
-use kiln_parser::{Dockerfile, Span};
+use kiln_parser::{Dockerfile, Instruction, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the user asked for, beyond the Dockerfile.
@@ -300,40 +301,34 @@ impl Lowering<'_> {
         node
     }
 
-    /// The vertex of a base image (`None` for `scratch`).
-    fn image_source(
-        &mut self,
-        reference: &str,
-        name: String,
-        span: Span,
-    ) -> Result<(Option<Node>, Option<ImageConfig>)> {
+    /// A base image from the store (`None` for `scratch`, or when checking and the store
+    /// lacks it).
+    fn find_image(&mut self, reference: &str, span: Span) -> Result<Option<kiln_cache::Image>> {
         if reference == "scratch" {
-            return Ok((None, None));
+            return Ok(None);
         }
         self.images.push((reference.to_string(), span));
         let found = match self.store {
             Some(store) => store.image(reference),
             None => Err(kiln_cache::CacheError::ImageNotFound(reference.to_string())),
         };
-        let image = match found {
-            Ok(image) => image,
-            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => {
-                return Ok((None, None));
-            }
-            Err(kiln_cache::CacheError::ImageNotFound(_)) => {
-                return Err(SolveError::ImageMissing {
-                    reference: reference.to_string(),
-                    span,
-                });
-            }
-            Err(e) => {
-                return Err(SolveError::Dockerfile {
-                    message: format!("image `{reference}`: {e}"),
-                    span,
-                });
-            }
-        };
-        let node = self.add(
+        match found {
+            Ok(image) => Ok(Some(image)),
+            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => Ok(None),
+            Err(kiln_cache::CacheError::ImageNotFound(_)) => Err(SolveError::ImageMissing {
+                reference: reference.to_string(),
+                span,
+            }),
+            Err(e) => Err(SolveError::Dockerfile {
+                message: format!("image `{reference}`: {e}"),
+                span,
+            }),
+        }
+    }
+
+    /// The vertex of a base image found in the store; `name` is its progress label.
+    fn image_vertex(&mut self, image: &kiln_cache::Image, name: String, span: Span) -> Node {
+        self.add(
             Op::Source {
                 manifest_digest: Some(image.row.manifest_digest.clone()),
             },
@@ -341,8 +336,7 @@ impl Lowering<'_> {
             format!("{name} FROM {}", image.row.name),
             format!("FROM {}", image.row.name),
             span,
-        );
-        Ok((Some(node), Some(image.config)))
+        )
     }
 
     /// The filesystem `COPY --from=<from>` reads: an earlier stage (by name or
@@ -365,7 +359,9 @@ impl Lowering<'_> {
                 span,
             });
         }
-        let node = self.image_source(from, "[from]".into(), span)?.0;
+        let node = self
+            .find_image(from, span)?
+            .map(|image| self.image_vertex(&image, "[from]".into(), span));
         Ok((node, format!("image `{from}`")))
     }
 
@@ -389,34 +385,42 @@ impl Lowering<'_> {
             .iter()
             .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
         // As BuildKit counts steps: FROM is one only for an image (not `scratch`, not an
-        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step.
+        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step; every
+        // ONBUILD trigger counts, whatever it is.
         let from_step = usize::from(earlier.is_none() && base != "scratch");
-        let vertex_count = from_step
-            + stage
-                .instructions
-                .iter()
-                .filter(|i| instruction::makes_vertex(&i.kind))
-                .count();
-        let label = |n: usize| match (&stage.name, self.dockerfile.stages.len()) {
-            (_, 1) => format!("[{n}/{vertex_count}]"),
-            (Some(name), _) => format!("[{name} {n}/{vertex_count}]"),
-            (None, _) => format!("[stage-{index} {n}/{vertex_count}]"),
+        let own_steps = stage
+            .instructions
+            .iter()
+            .filter(|i| instruction::makes_vertex(&i.kind))
+            .count();
+        let label = |n: usize, total: usize| match (&stage.name, self.dockerfile.stages.len()) {
+            (_, 1) => format!("[{n}/{total}]"),
+            (Some(name), _) => format!("[{name} {n}/{total}]"),
+            (None, _) => format!("[stage-{index} {n}/{total}]"),
         };
-        let (mut state, config) = if let Some(parent) = earlier {
+        let (mut state, config, triggers) = if let Some(parent) = earlier {
             let (state, config) = self.stage(parent)?;
-            (
-                StageState {
-                    args: BTreeMap::new(),
-                    build_args: Vec::new(),
-                    cmd_set: false,
-                    ..state
-                },
-                config,
-            )
+            let triggers = onbuild::of_stage(self.dockerfile, parent, index);
+            let state = StageState {
+                args: BTreeMap::new(),
+                build_args: Vec::new(),
+                cmd_set: false,
+                ..state
+            };
+            (state, config, triggers)
         } else {
-            let (node, image) = self.image_source(&base, label(1), stage.span)?;
+            let image = self.find_image(&base, stage.span)?;
+            let triggers = match &image {
+                Some(image) => onbuild::of_image(&image.config.config, &base, stage.span)?,
+                None => Vec::new(),
+            };
+            let total = from_step + own_steps + triggers.len();
+            let node = image.as_ref().map(|image| {
+                let name = label(1, total);
+                self.image_vertex(image, name, stage.span)
+            });
             // BuildKit's scratch config: working directory `/` (PATH is added below).
-            let config = image.unwrap_or_else(|| {
+            let config = image.map(|i| i.config).unwrap_or_else(|| {
                 let mut scratch = ImageConfig {
                     architecture: host_architecture().into(),
                     os: "linux".into(),
@@ -431,8 +435,10 @@ impl Lowering<'_> {
                 escape: self.dockerfile.escape(),
                 ..Default::default()
             };
-            (state, config)
+            (state, config, triggers)
         };
+        // Triggers run once: the stage's image has only those it declares itself.
+        state.config.on_build = None;
         if earlier.is_none() && !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
             // Like BuildKit: an image always gets a PATH.
             state
@@ -440,18 +446,36 @@ impl Lowering<'_> {
                 .env
                 .insert(0, format!("PATH={}", kiln_executor::DEFAULT_PATH));
         }
+        let total = from_step + own_steps + triggers.len();
         let mut next = from_step + 1;
+        for trigger in &triggers {
+            let name = format!("{} ONBUILD {}", label(next, total), trigger.instr.original);
+            self.lower_step(&mut state, &trigger.instr, name, &mut next)
+                .map_err(|e| trigger.locate(e))?;
+        }
         for instr in &stage.instructions {
-            let name = format!("{} {}", label(next), instr.original);
-            let steps = state.steps.len();
-            instruction::lower(self, &mut state, instr, name)?;
-            if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
-                next += 1;
-            }
+            let name = format!("{} {}", label(next, total), instr.original);
+            self.lower_step(&mut state, instr, name, &mut next)?;
         }
         self.visiting.pop();
         let lowered = (state, config);
         self.stages[index] = Some(lowered.clone());
         Ok(lowered)
+    }
+
+    /// Lowers one instruction of a stage; `next` is the step number of the next vertex.
+    fn lower_step(
+        &mut self,
+        state: &mut StageState,
+        instr: &Instruction,
+        name: String,
+        next: &mut usize,
+    ) -> Result<()> {
+        let steps = state.steps.len();
+        instruction::lower(self, state, instr, name)?;
+        if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
+            *next += 1;
+        }
+        Ok(())
     }
 }
