@@ -7,6 +7,7 @@ use crate::escape::escape_controls;
 use crate::output::eprintln;
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference, tag_reference};
+use kiln_executor::{HostConfig, Ulimit};
 use kiln_solver::{BuildOptions, BuildRequest, build};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         network: args.network.into(),
         allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
         target: args.target.clone(),
+        no_cache_filter: args.no_cache_filter.clone(),
+        host_config: host_config(&args),
     };
     if args.check {
         return super::check::run(root, &file, &options);
@@ -95,6 +98,21 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         (&registries, &runtime),
     )?;
     Ok(0)
+}
+
+/// `--add-host`, `--shm-size` and `--ulimit`; a later `--ulimit` of a name replaces an
+/// earlier one, as docker's.
+fn host_config(args: &BuildArgs) -> HostConfig {
+    let mut ulimits: Vec<Ulimit> = Vec::new();
+    for ulimit in &args.ulimits {
+        ulimits.retain(|u| u.name != ulimit.name);
+        ulimits.push(ulimit.clone());
+    }
+    HostConfig {
+        extra_hosts: args.add_hosts.clone(),
+        shm_size: args.shm_size.filter(|&size| size > 0),
+        ulimits,
+    }
 }
 
 /// `--label K=V` pairs.

@@ -5,6 +5,7 @@
 mod add;
 mod behaviour;
 mod build;
+mod build_flags;
 mod cache;
 mod check;
 mod concurrent;

@@ -45,9 +45,13 @@ pub(super) fn lower(
         InstructionKind::Add(add) => super::add::lower(state, add, span)?,
         kind => (None, super::config::apply(lowering, state, kind, span)?),
     };
+    // As BuildKit, `--no-cache-filter` reruns RUN, COPY and ADD, not WORKDIR's mkdir.
+    let ignore_cache =
+        !matches!(instr.kind, InstructionKind::Workdir(_)) && lowering.ignores_cache();
     let node = step.map(|(op, inputs)| {
         let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
         lowering.graph[node].sources = inputs.labels;
+        lowering.graph[node].ignore_cache |= ignore_cache;
         state.node = Some(node);
         node
     });

@@ -20,7 +20,7 @@ use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Edge, Node, Op, Vertex};
 use kiln_cache::Store;
 use kiln_cache::oci::{ImageConfig, host_architecture};
-use kiln_executor::NetworkMode;
+use kiln_executor::{HostConfig, NetworkMode};
 use kiln_parser::{Dockerfile, Instruction, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -35,6 +35,11 @@ pub struct BuildOptions {
     pub allow_network_host: bool,
     /// `--target`: the stage to build (default: the last one).
     pub target: Option<String>,
+    /// `--no-cache-filter`: the stages (by name, any case) whose RUN, COPY and ADD steps
+    /// run even when cached.
+    pub no_cache_filter: Vec<String>,
+    /// `--add-host`, `--shm-size`, `--ulimit`: for every RUN.
+    pub host_config: HostConfig,
 }
 
 /// The lowered build: the graph, the target vertex and the image it will make.
@@ -235,6 +240,22 @@ impl Lowering<'_> {
         env
     }
 
+    /// Whether `--no-cache-filter` names the stage being lowered, as BuildKit's
+    /// `IsNoCache` matches stage names.
+    fn ignores_cache(&self) -> bool {
+        let Some(name) = self
+            .visiting
+            .last()
+            .and_then(|&i| self.dockerfile.stages[i].name.as_deref())
+        else {
+            return false;
+        };
+        self.opts
+            .no_cache_filter
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name))
+    }
+
     /// RUN's hostname: the `BUILDKIT_SANDBOX_HOSTNAME` build argument, else BuildKit's.
     fn sandbox_hostname(&mut self) -> String {
         const NAME: &str = "BUILDKIT_SANDBOX_HOSTNAME";
@@ -293,6 +314,7 @@ impl Lowering<'_> {
             description,
             span,
             sources: Vec::new(),
+            ignore_cache: false,
         });
         for &(input, kind) in &key.1 {
             self.graph.add_edge(input, node, kind);

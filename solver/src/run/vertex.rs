@@ -42,19 +42,19 @@ impl Solver {
                 Ok(Some(result(key, image, false)))
             }
             op if sources::needs_digest(op) => Ok(None),
-            op => self.lookup(node, &vertex.name, cache_key(op, &inputs.keys(), None)),
+            op => self.lookup(node, vertex, cache_key(op, &inputs.keys(), None)),
         }
     }
 
-    /// The cache record for `key`, unless `--no-cache`.
-    fn lookup(&self, node: Node, name: &str, key: String) -> Result<Option<VertexResult>> {
-        if self.no_cache {
+    /// The cache record for `key`, unless `--no-cache` (or its filter) says to run.
+    fn lookup(&self, node: Node, vertex: &Vertex, key: String) -> Result<Option<VertexResult>> {
+        if self.ignores_cache(vertex) {
             return Ok(None);
         }
         let Some(hit) = self.backend.cache.lookup(&key)? else {
             return Ok(None);
         };
-        self.report_cached(node, name);
+        self.report_cached(node, &vertex.name);
         Ok(Some(result(key, hit, true)))
     }
 
@@ -100,17 +100,17 @@ impl Solver {
         };
         let key = cache_key(&vertex.op, &inputs.keys(), content.as_deref());
         if content.is_some()
-            && let Some(hit) = self.lookup(node, &vertex.name, key.clone())?
+            && let Some(hit) = self.lookup(node, vertex, key.clone())?
         {
             return Ok(hit);
         }
         // Another kiln process may be building this key: wait for it, then take its
         // record rather than run the step again. `--no-cache` runs it regardless.
-        let _lock = if self.no_cache {
+        let _lock = if self.ignores_cache(vertex) {
             None
         } else {
             let lock = self.lock_key(&key).await?;
-            if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
+            if let Some(hit) = self.lookup(node, vertex, key.clone())? {
                 return Ok(hit);
             }
             Some(lock)
@@ -180,7 +180,7 @@ impl Solver {
             self.backend.files.clone(),
             self.context.clone(),
             op.clone(),
-            self.on_conflict(),
+            self.on_conflict(vertex),
         );
         blocking(move || {
             let active = snapshotter.prepare(parent.as_deref())?;
