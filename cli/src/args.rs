@@ -211,7 +211,9 @@ pub struct BuildArgs {
     pub labels: Vec<String>,
     #[command(flatten)]
     pub compression: CompressionArgs,
-    /// The build context folder
+    /// The build context folder, or `-`: a tar archive (plain or compressed) read from
+    /// stdin, whose `Dockerfile` (or the `-f` path inside it) is built; stdin that is not
+    /// an archive is the Dockerfile, with an empty context
     pub context: PathBuf,
 }
 

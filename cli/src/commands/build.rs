@@ -1,5 +1,6 @@
 //! `kiln build`.
 
+use super::stdin_context::StdinContext;
 use crate::args::{BuildArgs, Entitlement, Progress};
 use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
@@ -19,7 +20,22 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
             "`--progress tty` and `--progress rawjson` are not supported yet: use `plain` or `auto`",
         ));
     }
-    let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+    // `kiln build -`: the context comes from stdin; removed when the build is over.
+    let stdin_context = match super::is_stdin(&args.context) {
+        true => Some(StdinContext::read(args.file.as_deref())?),
+        false => None,
+    };
+    let (context, file, display) = match &stdin_context {
+        Some(stdin) => {
+            let (file, display) = stdin.dockerfile(args.file.as_deref())?;
+            (stdin.path(), file, display)
+        }
+        None => {
+            let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+            let display = super::dockerfile_display(&file);
+            (args.context.clone(), file, display)
+        }
+    };
     let options = BuildOptions {
         build_args: parse_build_args(&args.build_args)?,
         network: args.network.into(),
@@ -31,7 +47,6 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     if args.check {
         return super::check::run(root, &file, &options);
     }
-    let display = super::dockerfile_display(&file);
     let source = super::read_dockerfile(&file)?;
     let dockerfile =
         kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e, &source))?;
@@ -55,7 +70,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let registries = Arc::new(super::registries(&args.registry)?);
     let request = BuildRequest {
         dockerfile,
-        context: args.context.clone(),
+        context,
         dockerfile_path: Some(file.clone()).filter(|f| !super::is_stdin(f)),
         options,
         tags: outputs.names.clone(),

@@ -28,4 +28,5 @@ mod prune;
 mod registry;
 mod run;
 mod sandbox;
+mod stdin_context;
 mod store;
