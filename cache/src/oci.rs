@@ -114,7 +114,11 @@ pub struct RunConfig {
     /// Docker's extension: the health check (`HEALTHCHECK`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthConfig>,
-    /// Other fields (`ArgsEscaped`, `OnBuild`, vendor fields…).
+    /// Docker's extension: the `ONBUILD` triggers, run by a build whose `FROM` is this
+    /// image (`null` reads as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_build: Option<Vec<String>>,
+    /// Other fields (`ArgsEscaped`, vendor fields…).
     #[serde(flatten)]
     pub extra: Extra,
 }

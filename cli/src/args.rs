@@ -1,6 +1,7 @@
 //! The command line, declared with clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kiln_executor::{ExtraHost, Ulimit, parse_ram_size};
 use std::path::PathBuf;
 
 /// kiln: build container images from Dockerfiles, and run them.
@@ -17,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build an image from a Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Run a command in a new container from an image
     Run(RunArgs),
     /// Import a rootfs tarball as a one-layer image
@@ -156,6 +157,20 @@ pub struct BuildArgs {
     /// Do not use the cache: run every step
     #[arg(long)]
     pub no_cache: bool,
+    /// Run the RUN, COPY and ADD steps of these stages (by name) even when cached; may be
+    /// repeated or comma-separated
+    #[arg(long = "no-cache-filter", value_name = "STAGE", value_delimiter = ',')]
+    pub no_cache_filter: Vec<String>,
+    /// Add a line to the `/etc/hosts` of RUN steps (`NAME:IP`); may be repeated
+    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = ExtraHost::parse)]
+    pub add_hosts: Vec<ExtraHost>,
+    /// Size of `/dev/shm` in RUN steps: bytes, or a number with a unit (`64m`, `1g`)
+    #[arg(long, value_name = "SIZE", value_parser = parse_ram_size)]
+    pub shm_size: Option<u64>,
+    /// A resource limit of RUN steps (`nofile=1024:2048`, `-1` for unlimited); may be
+    /// repeated
+    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]", value_parser = Ulimit::parse)]
+    pub ulimits: Vec<Ulimit>,
     /// Network for RUN steps
     #[arg(long, value_enum, default_value_t = Network::Default)]
     pub network: Network,
@@ -196,7 +211,9 @@ pub struct BuildArgs {
     pub labels: Vec<String>,
     #[command(flatten)]
     pub compression: CompressionArgs,
-    /// The build context folder
+    /// The build context folder, or `-`: a tar archive (plain or compressed) read from
+    /// stdin, whose `Dockerfile` (or the `-f` path inside it) is built; stdin that is not
+    /// an archive is the Dockerfile, with an empty context
     pub context: PathBuf,
 }
 

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     };
     let root = cli.root.clone().unwrap_or_else(kiln_cache::default_root);
     let result = match cli.command {
-        Command::Build(args) => commands::build::run(&root, args),
+        Command::Build(args) => commands::build::run(&root, *args),
         Command::Run(args) => commands::run::run(&root, args),
         Command::Import(args) => commands::import::run(&root, args),
         Command::Save(args) => commands::save::run(&root, args),

@@ -63,6 +63,9 @@ pub(crate) fn run(
 
     let user = user::lookup(&spec.process.user)?;
     let env = complete_env(&spec.process.env, &user.home);
+    for ulimit in &spec.host_config.ulimits {
+        ulimit.apply()?;
+    }
     seccomp::install(&request.seccomp)?;
     capabilities::restrict_to_defaults()?;
     user::switch_to(&user)?;

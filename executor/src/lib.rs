@@ -26,6 +26,7 @@ mod capabilities;
 mod devices;
 mod error;
 mod helper;
+mod host_config;
 mod ids;
 mod init;
 mod network;
@@ -40,6 +41,7 @@ pub use capabilities::default_caps_mask;
 pub use devices::DevicePolicy;
 pub use error::SandboxError;
 pub use helper::{HELPER_ARG, helper_main};
+pub use host_config::{ExtraHost, HostConfig, Ulimit, parse_ram_size};
 pub use ids::{resolve_chown, resolve_ids};
 pub use sandbox::{
     ExitStatus, Output, OutputChunk, Sandbox, Stream, enter_private_mount_namespace,

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::host_config::HostConfig;
+
 /// Docker's default `PATH`, used when the process environment has none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -34,6 +36,9 @@ pub struct SandboxSpec {
     pub hosts: HostsFile,
     /// Network namespace mode.
     pub network: NetworkMode,
+    /// Extra hosts, `/dev/shm` size and resource limits (`docker build`'s flags).
+    #[serde(default)]
+    pub host_config: HostConfig,
     /// Inherit the engine's stdin (`kiln run -i`), else `/dev/null`.
     pub stdin: bool,
 }
@@ -159,6 +164,18 @@ mod tests {
             hostname: "kiln".into(),
             hosts: HostsFile::Container,
             network: NetworkMode::None,
+            host_config: HostConfig {
+                extra_hosts: vec![crate::ExtraHost {
+                    name: "db".into(),
+                    ip: [10, 0, 0, 1].into(),
+                }],
+                shm_size: Some(1 << 20),
+                ulimits: vec![crate::Ulimit {
+                    name: "nofile".into(),
+                    soft: 10,
+                    hard: 20,
+                }],
+            },
             stdin: false,
         }
     }

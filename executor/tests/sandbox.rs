@@ -256,6 +256,7 @@ impl Fixture {
             hostname: "kiln-test".into(),
             hosts: kiln_executor::HostsFile::Container,
             network: NetworkMode::Host,
+            host_config: Default::default(),
             stdin: false,
         })
     }

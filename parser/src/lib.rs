@@ -54,4 +54,14 @@ pub fn parse(source: &str, file: &str) -> Result<Dockerfile, ParseErrors> {
     let tree = syntax::parse_nodes(source, file);
     instructions::build(tree, &index, file)
 }
+
+/// Parses one ONBUILD trigger as an image config stores it (`RUN make`), as BuildKit does
+/// when a child build runs it: exactly one instruction, never `FROM`, `ONBUILD` or
+/// `MAINTAINER`. Spans are within `trigger`.
+pub fn parse_trigger(trigger: &str) -> Result<Instruction, ParseErrors> {
+    const FILE: &str = "ONBUILD trigger";
+    let index = diagnostic::LineIndex::new(trigger);
+    let tree = syntax::parse_nodes(trigger, FILE);
+    instructions::trigger(tree, &index, FILE)
+}
 pub mod dockerignore;

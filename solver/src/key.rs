@@ -51,6 +51,7 @@ mod tests {
             network: NetworkMode::Host,
             hostname: "buildkitsandbox".into(),
             pipes: Vec::new(),
+            host_config: Default::default(),
         })
     }
 
@@ -64,6 +65,17 @@ mod tests {
         assert_ne!(a, cache_key(&exec("true"), &[(Role::Source, "p")], None));
         let proxied = exec_with_proxy("true", &["HTTP_PROXY=http://proxy:3128"]);
         assert_eq!(a, cache_key(&proxied, &p, None), "proxies are not in keys");
+        // `--add-host`, `--shm-size`, `--ulimit` are in the key, and absent when unset.
+        let Op::Exec(mut sized) = exec("true") else {
+            unreachable!()
+        };
+        assert!(
+            !serde_json::to_string(&sized)
+                .unwrap()
+                .contains("host_config")
+        );
+        sized.host_config.shm_size = Some(1 << 20);
+        assert_ne!(a, cache_key(&Op::Exec(sized), &p, None));
         let mkdir = Op::File(FileOp::Mkdir {
             path: "/app".into(),
             owner: None,

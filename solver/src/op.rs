@@ -1,7 +1,7 @@
 //! The build graph: one closed [`Op`] per vertex, edges from inputs to users.
 
 use kiln_cache::rootfs::Chmod;
-use kiln_executor::NetworkMode;
+use kiln_executor::{HostConfig, NetworkMode};
 use kiln_parser::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -40,6 +40,10 @@ pub struct ExecOp {
     /// Files mounted read-only at `/dev/pipes/<name>` (mode 0755): a heredoc script
     /// with a shebang line, which BuildKit runs as a file.
     pub pipes: Vec<InlineFile>,
+    /// `--add-host`, `--shm-size`, `--ulimit`: in the key, as in BuildKit's ExecOp (left
+    /// out of the serialized form when unset, so keys without them stay as they were).
+    #[serde(skip_serializing_if = "HostConfig::is_empty")]
+    pub host_config: HostConfig,
 }
 
 /// A file given inline by a heredoc. Its content is left out of the op's serialized
@@ -117,6 +121,9 @@ pub struct Vertex {
     /// How messages name each [`Role::Source`] input, by slot: ``stage `build` `` or
     /// ``image `x:1` ``.
     pub sources: Vec<(usize, String)>,
+    /// `--no-cache-filter` names the vertex's stage: it runs even when its key has a
+    /// record (which it then replaces), as BuildKit's `IgnoreCache`.
+    pub ignore_cache: bool,
 }
 
 impl Vertex {

@@ -1,5 +1,6 @@
 //! `kiln build`.
 
+use super::stdin_context::StdinContext;
 use crate::args::{BuildArgs, Entitlement, Progress};
 use crate::diagnostics::render_all;
 use crate::error::{CliError, build_error, parse_errors};
@@ -7,6 +8,7 @@ use crate::escape::escape_controls;
 use crate::output::eprintln;
 use crate::progress::PlainReporter;
 use kiln_cache::{LockMode, Store, normalize_reference, tag_reference};
+use kiln_executor::{HostConfig, Ulimit};
 use kiln_solver::{BuildOptions, BuildRequest, build};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,17 +20,33 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
             "`--progress tty` and `--progress rawjson` are not supported yet: use `plain` or `auto`",
         ));
     }
-    let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+    // `kiln build -`: the context comes from stdin; removed when the build is over.
+    let stdin_context = match super::is_stdin(&args.context) {
+        true => Some(StdinContext::read(args.file.as_deref())?),
+        false => None,
+    };
+    let (context, file, display) = match &stdin_context {
+        Some(stdin) => {
+            let (file, display) = stdin.dockerfile(args.file.as_deref())?;
+            (stdin.path(), file, display)
+        }
+        None => {
+            let file = super::dockerfile_path(args.file.as_deref(), &args.context);
+            let display = super::dockerfile_display(&file);
+            (args.context.clone(), file, display)
+        }
+    };
     let options = BuildOptions {
         build_args: parse_build_args(&args.build_args)?,
         network: args.network.into(),
         allow_network_host: args.allow.contains(&Entitlement::NetworkHost),
         target: args.target.clone(),
+        no_cache_filter: args.no_cache_filter.clone(),
+        host_config: host_config(&args),
     };
     if args.check {
         return super::check::run(root, &file, &options);
     }
-    let display = super::dockerfile_display(&file);
     let source = super::read_dockerfile(&file)?;
     let dockerfile =
         kiln_parser::parse(&source, &display).map_err(|e| parse_errors(&e, &source))?;
@@ -52,7 +70,7 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
     let registries = Arc::new(super::registries(&args.registry)?);
     let request = BuildRequest {
         dockerfile,
-        context: args.context.clone(),
+        context,
         dockerfile_path: Some(file.clone()).filter(|f| !super::is_stdin(f)),
         options,
         tags: outputs.names.clone(),
@@ -95,6 +113,21 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<u8, CliError> {
         (&registries, &runtime),
     )?;
     Ok(0)
+}
+
+/// `--add-host`, `--shm-size` and `--ulimit`; a later `--ulimit` of a name replaces an
+/// earlier one, as docker's.
+fn host_config(args: &BuildArgs) -> HostConfig {
+    let mut ulimits: Vec<Ulimit> = Vec::new();
+    for ulimit in &args.ulimits {
+        ulimits.retain(|u| u.name != ulimit.name);
+        ulimits.push(ulimit.clone());
+    }
+    HostConfig {
+        extra_hosts: args.add_hosts.clone(),
+        shm_size: args.shm_size.filter(|&size| size > 0),
+        ulimits,
+    }
 }
 
 /// `--label K=V` pairs.

@@ -16,6 +16,7 @@ pub mod push;
 pub mod rmi;
 pub mod run;
 pub mod save;
+mod stdin_context;
 pub mod tag;
 
 use crate::args::{

@@ -158,9 +158,10 @@ fn check_reports_what_the_build_would_refuse() {
             "Dockerfile:3:1]",
         ),
         (
-            "FROM scratch\nONBUILD RUN x\n",
-            "ONBUILD is not supported yet",
-            "Dockerfile:2:1]",
+            "FROM scratch AS base\nONBUILD RUN --network=host x\nFROM base\n",
+            "ONBUILD trigger of stage `base`, run by the FROM on line 3: `RUN --network=host` \
+             needs the `network.host` entitlement",
+            "Dockerfile:2:9]",
         ),
     ] {
         let dir = kiln.context("refused", &[("Dockerfile", dockerfile)]);

@@ -218,7 +218,7 @@ impl Kiln {
     }
 
     /// Runs `kiln ARGS…` with extra environment variables and `input` on stdin.
-    pub fn cmd_input(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> Run {
+    pub fn cmd_input(&self, args: &[&str], env: &[(&str, &str)], input: impl AsRef<[u8]>) -> Run {
         let mut child = self
             .command(args)
             .envs(env.iter().copied())
@@ -227,7 +227,7 @@ impl Kiln {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run kiln");
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_ref()).unwrap();
         Run::from(child.wait_with_output().expect("run kiln"))
     }
 

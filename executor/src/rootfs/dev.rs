@@ -29,6 +29,9 @@ pub(crate) const SYMLINKS: [(&str, &str); 5] = [
     ("ptmx", "pts/ptmx"),
 ];
 
+/// The options of `/dev/shm` without `--shm-size`: Docker's 64 MiB.
+const SHM_DEFAULT: &str = "mode=1777,size=65536k";
+
 /// Sub-mounts: directory, mode, fstype, flags, data.
 const SUBMOUNTS: [(&str, u32, &str, MountFlags, &str); 3] = [
     (
@@ -45,7 +48,7 @@ const SUBMOUNTS: [(&str, u32, &str, MountFlags, &str); 3] = [
         MountFlags::NOSUID
             .union(MountFlags::NODEV)
             .union(MountFlags::NOEXEC),
-        "mode=1777,size=65536k",
+        SHM_DEFAULT,
     ),
     (
         "mqueue",
@@ -58,8 +61,9 @@ const SUBMOUNTS: [(&str, u32, &str, MountFlags, &str); 3] = [
     ),
 ];
 
-/// Mounts and fills /dev. The process umask must be 0 (modes are taken as given).
-pub(crate) fn mount_dev(root: BorrowedFd<'_>) -> Result<(), Failure> {
+/// Mounts and fills /dev, with `/dev/shm` of `shm_size` bytes if given. The process umask
+/// must be 0 (modes are taken as given).
+pub(crate) fn mount_dev(root: BorrowedFd<'_>, shm_size: Option<u64>) -> Result<(), Failure> {
     let target = open_in_root_no_symlinks(root, "/dev").step(|| "open /dev in the rootfs")?;
     mount(
         "tmpfs",
@@ -92,6 +96,10 @@ pub(crate) fn mount_dev(root: BorrowedFd<'_>) -> Result<(), Failure> {
         }
         let dir =
             open_in_root(root, &format!("/dev/{name}")).step(|| format!("open /dev/{name}"))?;
+        let data = match shm_size {
+            Some(size) if data == SHM_DEFAULT => format!("mode=1777,size={size}"),
+            _ => data.to_string(),
+        };
         let data = std::ffi::CString::new(data)
             .map_err(|_| Failure::msg("mount /dev", "NUL in options"))?;
         let data = (!data.is_empty()).then_some(data.as_c_str());

@@ -11,14 +11,24 @@ use rustix::mount::{
 };
 
 use super::resolve::open_in_root;
+use crate::host_config::ExtraHost;
 use crate::protocol::{Failure, StepContext};
-use crate::spec::{HostsFile, NetworkMode};
+use crate::spec::{HostsFile, NetworkMode, SandboxSpec};
 
 /// Largest host resolv.conf copied.
 const MAX_RESOLV_CONF: u64 = 1 << 20;
 
-/// The content of the container's /etc/hosts.
-pub(crate) fn hosts_file(hostname: &str, layout: HostsFile) -> String {
+/// The content of the container's /etc/hosts: the layout's lines, then `extra` ones as
+/// `IP<tab>NAME`, as BuildKit writes `--add-host` entries.
+pub(crate) fn hosts_file(hostname: &str, layout: HostsFile, extra: &[ExtraHost]) -> String {
+    let mut s = own_hosts(hostname, layout);
+    for host in extra {
+        s.push_str(&format!("{}\t{}\n", host.ip, host.name));
+    }
+    s
+}
+
+fn own_hosts(hostname: &str, layout: HostsFile) -> String {
     if layout == HostsFile::Build {
         return format!(
             "127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -75,13 +85,8 @@ fn host_resolv_conf() -> Result<Vec<u8>, Failure> {
 
 /// Writes the files to a detached tmpfs and binds each over its path in the rootfs (which must
 /// exist: the helper creates stubs).
-pub(crate) fn mount_etc_files(
-    root: BorrowedFd<'_>,
-    hostname: &str,
-    layout: HostsFile,
-    network: NetworkMode,
-) -> Result<(), Failure> {
-    let resolv = resolv_conf(network)?;
+pub(crate) fn mount_etc_files(root: BorrowedFd<'_>, spec: &SandboxSpec) -> Result<(), Failure> {
+    let resolv = resolv_conf(spec.network)?;
     let fs = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC).step(|| "open a tmpfs for /etc files")?;
     fsconfig_set_string(&fs, "mode", "0755").step(|| "configure the tmpfs for /etc files")?;
     fsconfig_set_string(&fs, "size", "1m").step(|| "configure the tmpfs for /etc files")?;
@@ -92,7 +97,7 @@ pub(crate) fn mount_etc_files(
     let tmp = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)
         .step(|| "mount the tmpfs for /etc files")?;
 
-    let hosts = hosts_file(hostname, layout);
+    let hosts = hosts_file(&spec.hostname, spec.hosts, &spec.host_config.extra_hosts);
     let files: [(&str, &[u8]); 2] = [("hosts", hosts.as_bytes()), ("resolv.conf", &resolv)];
     for (name, content) in files {
         let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC;
@@ -126,14 +131,26 @@ mod tests {
 
     #[test]
     fn hosts_has_localhost_and_hostname() {
-        let h = hosts_file("builder", HostsFile::Container);
+        let h = hosts_file("builder", HostsFile::Container, &[]);
         assert!(h.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
         assert!(h.ends_with("127.0.1.1\tbuilder\n"));
-        assert!(!hosts_file("", HostsFile::Container).contains("127.0.1.1"));
+        assert!(!hosts_file("", HostsFile::Container, &[]).contains("127.0.1.1"));
         // Recorded from BuildKit (dockerd 20.10), 77 bytes.
         assert_eq!(
-            hosts_file("buildkitsandbox", HostsFile::Build),
+            hosts_file("buildkitsandbox", HostsFile::Build, &[]),
             "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        );
+    }
+
+    #[test]
+    fn extra_hosts_follow_as_ip_tab_name() {
+        let extra = [ExtraHost {
+            name: "db".into(),
+            ip: [10, 1, 2, 3].into(),
+        }];
+        assert!(
+            hosts_file("b", HostsFile::Build, &extra)
+                .ends_with("::1\tlocalhost ip6-localhost ip6-loopback\n10.1.2.3\tdb\n")
         );
     }
 

@@ -121,9 +121,9 @@ impl Stubs {
 /// `pivot_root`, with umask 0).
 pub(crate) fn setup(root: BorrowedFd<'_>, spec: &SandboxSpec) -> Result<(), Failure> {
     mounts::mount_proc(root)?;
-    dev::mount_dev(root)?;
+    dev::mount_dev(root, spec.host_config.shm_size)?;
     mounts::mount_sys(root, spec.network.is_isolated())?;
-    etc::mount_etc_files(root, &spec.hostname, spec.hosts, spec.network)?;
+    etc::mount_etc_files(root, spec)?;
     for m in &spec.mounts {
         mounts::mount_extra(root, m)?;
     }

@@ -232,6 +232,11 @@ fn onbuild(node: &Node, ctx: &mut Context) -> Result<InstructionKind, Instructio
             "ONBUILD requires at least one argument",
         ));
     };
+    convert_trigger(trigger, ctx).map(|t| InstructionKind::Onbuild(Box::new(t)))
+}
+
+/// Types an ONBUILD trigger: any instruction but `ONBUILD`, `MAINTAINER` and `FROM`.
+fn convert_trigger(trigger: &Node, ctx: &mut Context) -> Result<Instruction, InstructionError> {
     let keyword = trigger.keyword.to_ascii_uppercase();
     match keyword.as_str() {
         "ONBUILD" => {
@@ -248,12 +253,36 @@ fn onbuild(node: &Node, ctx: &mut Context) -> Result<InstructionKind, Instructio
         }
         _ => {}
     }
-    let kind = convert_instruction(trigger, ctx)?;
-    Ok(InstructionKind::Onbuild(Box::new(Instruction {
+    Ok(Instruction {
         span: trigger.span,
         original: trigger.original.clone(),
-        kind,
-    })))
+        kind: convert_instruction(trigger, ctx)?,
+    })
+}
+
+/// Types the text of one ONBUILD trigger read from an image config (`RUN make`), parsed
+/// on its own as BuildKit does when a child build runs it. `file` names it in diagnostics.
+pub(crate) fn trigger(
+    tree: SyntaxTree,
+    index: &LineIndex<'_>,
+    file: &str,
+) -> Result<Instruction, ParseErrors> {
+    let fail = |span, message: String| ParseErrors {
+        diagnostics: vec![index.diagnostic(Severity::Error, file, span, message)],
+    };
+    if count_errors(&tree.diagnostics) > 0 {
+        return Err(ParseErrors {
+            diagnostics: tree.diagnostics,
+        });
+    }
+    let [node] = tree.nodes.as_slice() else {
+        let span = index.span(0, usize::MAX);
+        return Err(fail(
+            span,
+            "onbuild trigger should be a single expression".into(),
+        ));
+    };
+    convert_trigger(node, &mut Context::default()).map_err(|e| fail(e.span, e.message))
 }
 
 /// The doc comment of `name`: the rest of the first comment line that starts

@@ -86,6 +86,36 @@ fn onbuild_types_its_trigger() {
 }
 
 #[test]
+fn image_triggers_parse_alone() {
+    let trigger = crate::parse_trigger("COPY --from=build /out /app").unwrap();
+    assert_eq!(trigger.original, "COPY --from=build /out /app");
+    assert!(
+        matches!(&trigger.kind, InstructionKind::Copy(c) if c.from.as_deref() == Some("build"))
+    );
+    let message = |text: &str| {
+        let e = crate::parse_trigger(text).unwrap_err();
+        e.errors().map(|d| d.message.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        message("RUN a\nRUN b"),
+        ["onbuild trigger should be a single expression"]
+    );
+    assert_eq!(
+        message(""),
+        ["onbuild trigger should be a single expression"]
+    );
+    assert_eq!(
+        message("FROM x"),
+        ["FROM isn't allowed as an ONBUILD trigger"]
+    );
+    assert_eq!(
+        message("ONBUILD RUN x"),
+        ["Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"]
+    );
+    assert_eq!(message("COPPY a b"), ["unknown instruction: COPPY"]);
+}
+
+#[test]
 fn copy_and_run_flags() {
     let got = kinds(
         "FROM a\nCOPY --link --parents --exclude=*.md --exclude=x ./ /app/\n\

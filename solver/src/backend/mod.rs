@@ -181,6 +181,8 @@ pub struct ExecSpec {
     pub network: NetworkMode,
     /// Files mounted read-only at `/dev/pipes/<name>`, mode 0755 (heredoc scripts).
     pub pipes: Vec<InlineFile>,
+    /// Extra hosts, `/dev/shm` size, resource limits.
+    pub host_config: kiln_executor::HostConfig,
 }
 
 /// A boxed future, so [`Executor`] can be a trait object.

@@ -43,6 +43,7 @@ impl Executor for SandboxExecutor {
                 spec.network,
             );
             sandbox.mounts = pipe_mounts(&spec.pipes, &pipes);
+            sandbox.host_config = spec.host_config;
             Ok(self.sandbox.run(&sandbox, Output::Pipe(output)).await?)
         })
     }
@@ -87,6 +88,7 @@ pub fn overlay_sandbox(
         hostname: hostname.into(),
         hosts,
         network,
+        host_config: Default::default(),
         stdin: false,
     }
 }

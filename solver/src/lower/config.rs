@@ -161,16 +161,12 @@ pub(super) fn apply(
             state.config.healthcheck = Some(config);
             text
         }
-        InstructionKind::Onbuild(_) => {
-            // Recording triggers without running them when the image is used as a base
-            // would silently drop them: refuse until both halves exist.
-            return Err(invalid("ONBUILD is not supported yet", span));
-        }
-        InstructionKind::Run(_)
+        InstructionKind::Onbuild(_)
+        | InstructionKind::Run(_)
         | InstructionKind::Copy(_)
         | InstructionKind::Add(_)
         | InstructionKind::Workdir(_) => {
-            unreachable!("filesystem instructions are lowered in instruction.rs")
+            unreachable!("ONBUILD and filesystem instructions are lowered in instruction.rs")
         }
     };
     Ok(text)

@@ -34,6 +34,11 @@ pub(super) fn lower(
     label: &str,
 ) -> Result<()> {
     let span = instr.span;
+    if let InstructionKind::Onbuild(trigger) = &instr.kind {
+        // Config only, and without a history entry, as in BuildKit.
+        super::onbuild::record(state, trigger);
+        return Ok(());
+    }
     let step = Step {
         name: format!("{label} {}", instr.original),
         original: &instr.original,
@@ -54,9 +59,13 @@ pub(super) fn lower(
         };
         (op, inputs, name)
     });
+    // As BuildKit, `--no-cache-filter` reruns RUN, COPY and ADD, not WORKDIR's mkdir.
+    let ignore_cache =
+        !matches!(instr.kind, InstructionKind::Workdir(_)) && lowering.ignores_cache();
     let node = step.map(|(op, inputs, name)| {
         let node = lowering.add(op, inputs.edges, name, instr.original.clone(), span);
         lowering.graph[node].sources = inputs.labels;
+        lowering.graph[node].ignore_cache |= ignore_cache;
         state.node = Some(node);
         node
     });

@@ -7,6 +7,7 @@ mod copy;
 mod heredoc;
 mod history;
 mod instruction;
+mod onbuild;
 mod run;
 mod state;
 mod syntax;
@@ -19,8 +20,8 @@ use crate::error::{Result, SolveError};
 use crate::op::{BuildGraph, Edge, Node, Op, Vertex};
 use kiln_cache::Store;
 use kiln_cache::oci::{ImageConfig, host_architecture};
-use kiln_executor::NetworkMode;
-use kiln_parser::{Dockerfile, Span};
+use kiln_executor::{HostConfig, NetworkMode};
+use kiln_parser::{Dockerfile, Instruction, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the user asked for, beyond the Dockerfile.
@@ -34,6 +35,11 @@ pub struct BuildOptions {
     pub allow_network_host: bool,
     /// `--target`: the stage to build (default: the last one).
     pub target: Option<String>,
+    /// `--no-cache-filter`: the stages (by name, any case) whose RUN, COPY and ADD steps
+    /// run even when cached.
+    pub no_cache_filter: Vec<String>,
+    /// `--add-host`, `--shm-size`, `--ulimit`: for every RUN.
+    pub host_config: HostConfig,
 }
 
 /// The lowered build: the graph, the target vertex and the image it will make.
@@ -240,6 +246,22 @@ impl Lowering<'_> {
         env
     }
 
+    /// Whether `--no-cache-filter` names the stage being lowered, as BuildKit's
+    /// `IsNoCache` matches stage names.
+    fn ignores_cache(&self) -> bool {
+        let Some(name) = self
+            .visiting
+            .last()
+            .and_then(|&i| self.dockerfile.stages[i].name.as_deref())
+        else {
+            return false;
+        };
+        self.opts
+            .no_cache_filter
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name))
+    }
+
     /// RUN's hostname: the `BUILDKIT_SANDBOX_HOSTNAME` build argument, else BuildKit's.
     fn sandbox_hostname(&mut self) -> String {
         const NAME: &str = "BUILDKIT_SANDBOX_HOSTNAME";
@@ -298,6 +320,7 @@ impl Lowering<'_> {
             description,
             span,
             sources: Vec::new(),
+            ignore_cache: false,
         });
         for &(input, kind) in &key.1 {
             self.graph.add_edge(input, node, kind);
@@ -306,40 +329,34 @@ impl Lowering<'_> {
         node
     }
 
-    /// The vertex of a base image (`None` for `scratch`).
-    fn image_source(
-        &mut self,
-        reference: &str,
-        name: String,
-        span: Span,
-    ) -> Result<(Option<Node>, Option<ImageConfig>)> {
+    /// A base image from the store (`None` for `scratch`, or when checking and the store
+    /// lacks it).
+    fn find_image(&mut self, reference: &str, span: Span) -> Result<Option<kiln_cache::Image>> {
         if reference == "scratch" {
-            return Ok((None, None));
+            return Ok(None);
         }
         self.images.push((reference.to_string(), span));
         let found = match self.store {
             Some(store) => store.image(reference),
             None => Err(kiln_cache::CacheError::ImageNotFound(reference.to_string())),
         };
-        let image = match found {
-            Ok(image) => image,
-            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => {
-                return Ok((None, None));
-            }
-            Err(kiln_cache::CacheError::ImageNotFound(_)) => {
-                return Err(SolveError::ImageMissing {
-                    reference: reference.to_string(),
-                    span,
-                });
-            }
-            Err(e) => {
-                return Err(SolveError::Dockerfile {
-                    message: format!("image `{reference}`: {e}"),
-                    span,
-                });
-            }
-        };
-        let node = self.add(
+        match found {
+            Ok(image) => Ok(Some(image)),
+            Err(kiln_cache::CacheError::ImageNotFound(_)) if self.checking => Ok(None),
+            Err(kiln_cache::CacheError::ImageNotFound(_)) => Err(SolveError::ImageMissing {
+                reference: reference.to_string(),
+                span,
+            }),
+            Err(e) => Err(SolveError::Dockerfile {
+                message: format!("image `{reference}`: {e}"),
+                span,
+            }),
+        }
+    }
+
+    /// The vertex of a base image found in the store; `name` is its progress label.
+    fn image_vertex(&mut self, image: &kiln_cache::Image, name: String, span: Span) -> Node {
+        self.add(
             Op::Source {
                 manifest_digest: Some(image.row.manifest_digest.clone()),
             },
@@ -347,8 +364,7 @@ impl Lowering<'_> {
             format!("{name} FROM {}", image.row.name),
             format!("FROM {}", image.row.name),
             span,
-        );
-        Ok((Some(node), Some(image.config)))
+        )
     }
 
     /// The filesystem `COPY --from=<from>` reads: an earlier stage (by name or
@@ -371,7 +387,9 @@ impl Lowering<'_> {
                 span,
             });
         }
-        let node = self.image_source(from, "[from]".into(), span)?.0;
+        let node = self
+            .find_image(from, span)?
+            .map(|image| self.image_vertex(&image, "[from]".into(), span));
         Ok((node, format!("image `{from}`")))
     }
 
@@ -395,34 +413,42 @@ impl Lowering<'_> {
             .iter()
             .position(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()));
         // As BuildKit counts steps: FROM is one only for an image (not `scratch`, not an
-        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step.
+        // earlier stage); WORKDIR always counts, though `WORKDIR /` makes no step; every
+        // ONBUILD trigger counts, whatever it is.
         let from_step = usize::from(earlier.is_none() && base != "scratch");
-        let vertex_count = from_step
-            + stage
-                .instructions
-                .iter()
-                .filter(|i| instruction::makes_vertex(&i.kind))
-                .count();
-        let label = |n: usize| match (&stage.name, self.dockerfile.stages.len()) {
-            (_, 1) => format!("[{n}/{vertex_count}]"),
-            (Some(name), _) => format!("[{name} {n}/{vertex_count}]"),
-            (None, _) => format!("[stage-{index} {n}/{vertex_count}]"),
+        let own_steps = stage
+            .instructions
+            .iter()
+            .filter(|i| instruction::makes_vertex(&i.kind))
+            .count();
+        let label = |n: usize, total: usize| match (&stage.name, self.dockerfile.stages.len()) {
+            (_, 1) => format!("[{n}/{total}]"),
+            (Some(name), _) => format!("[{name} {n}/{total}]"),
+            (None, _) => format!("[stage-{index} {n}/{total}]"),
         };
-        let (mut state, config) = if let Some(parent) = earlier {
+        let (mut state, config, triggers) = if let Some(parent) = earlier {
             let (state, config) = self.stage(parent)?;
-            (
-                StageState {
-                    args: BTreeMap::new(),
-                    build_args: Vec::new(),
-                    cmd_set: false,
-                    ..state
-                },
-                config,
-            )
+            let triggers = onbuild::of_stage(self.dockerfile, parent, index);
+            let state = StageState {
+                args: BTreeMap::new(),
+                build_args: Vec::new(),
+                cmd_set: false,
+                ..state
+            };
+            (state, config, triggers)
         } else {
-            let (node, image) = self.image_source(&base, label(1), stage.span)?;
+            let image = self.find_image(&base, stage.span)?;
+            let triggers = match &image {
+                Some(image) => onbuild::of_image(&image.config.config, &base, stage.span)?,
+                None => Vec::new(),
+            };
+            let total = from_step + own_steps + triggers.len();
+            let node = image.as_ref().map(|image| {
+                let name = label(1, total);
+                self.image_vertex(image, name, stage.span)
+            });
             // BuildKit's scratch config: working directory `/` (PATH is added below).
-            let config = image.unwrap_or_else(|| {
+            let config = image.map(|i| i.config).unwrap_or_else(|| {
                 let mut scratch = ImageConfig {
                     architecture: host_architecture().into(),
                     os: "linux".into(),
@@ -437,8 +463,10 @@ impl Lowering<'_> {
                 escape: self.dockerfile.escape(),
                 ..Default::default()
             };
-            (state, config)
+            (state, config, triggers)
         };
+        // Triggers run once: the stage's image has only those it declares itself.
+        state.config.on_build = None;
         if earlier.is_none() && !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
             // Like BuildKit: an image always gets a PATH.
             state
@@ -446,17 +474,35 @@ impl Lowering<'_> {
                 .env
                 .insert(0, format!("PATH={}", kiln_executor::DEFAULT_PATH));
         }
+        let total = from_step + own_steps + triggers.len();
         let mut next = from_step + 1;
+        for trigger in &triggers {
+            let label = format!("{} ONBUILD", label(next, total));
+            self.lower_step(&mut state, &trigger.instr, &label, &mut next)
+                .map_err(|e| trigger.locate(e))?;
+        }
         for instr in &stage.instructions {
-            let steps = state.steps.len();
-            instruction::lower(self, &mut state, instr, &label(next))?;
-            if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
-                next += 1;
-            }
+            self.lower_step(&mut state, instr, &label(next, total), &mut next)?;
         }
         self.visiting.pop();
         let lowered = (state, config);
         self.stages[index] = Some(lowered.clone());
         Ok(lowered)
+    }
+
+    /// Lowers one instruction of a stage; `next` is the step number of the next vertex.
+    fn lower_step(
+        &mut self,
+        state: &mut StageState,
+        instr: &Instruction,
+        label: &str,
+        next: &mut usize,
+    ) -> Result<()> {
+        let steps = state.steps.len();
+        instruction::lower(self, state, instr, label)?;
+        if state.steps.len() > steps && state.steps.last().is_some_and(|s| s.node.is_some()) {
+            *next += 1;
+        }
+        Ok(())
     }
 }

@@ -55,6 +55,7 @@ pub(super) fn lower(
         network,
         hostname: lowering.sandbox_hostname(),
         pipes,
+        host_config: lowering.opts.host_config.clone(),
     });
     Ok((Some((op, StepInputs::on(state))), created_by))
 }

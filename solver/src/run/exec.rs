@@ -36,6 +36,7 @@ pub(super) async fn run(
         hostname: exec.hostname.clone(),
         network: exec.network,
         pipes: exec.pipes.clone(),
+        host_config: exec.host_config.clone(),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<kiln_executor::OutputChunk>();
     let reporter = solver.reporter.clone();
@@ -56,7 +57,7 @@ pub(super) async fn run(
         tail
     });
     let status = solver.backend.executor.run(spec, tx).await;
-    let on_conflict = solver.on_conflict();
+    let on_conflict = solver.on_conflict(vertex);
     let tail = forward.await.unwrap_or_default();
     let snapshotter = solver.backend.snapshotter.clone();
     match status {

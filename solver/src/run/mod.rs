@@ -15,7 +15,7 @@ pub(crate) use crate::backend::error_chain;
 use crate::backend::Backend;
 use crate::context::BuildContext;
 use crate::error::{Result, SolveError};
-use crate::op::{BuildGraph, Node, Role};
+use crate::op::{BuildGraph, Node, Role, Vertex};
 use crate::progress::Reporter;
 use kiln_cache::index::OnConflict;
 use petgraph::Direction;
@@ -53,10 +53,16 @@ pub struct Solver {
 }
 
 impl Solver {
+    /// Whether the vertex runs even when its key has a record: `--no-cache`, or
+    /// `--no-cache-filter` naming its stage.
+    fn ignores_cache(&self, vertex: &Vertex) -> bool {
+        self.no_cache || vertex.ignore_cache
+    }
+
     /// What a commit does when another process committed the same key first: the
-    /// first record wins, unless `--no-cache` asked for the step to run again.
-    fn on_conflict(&self) -> OnConflict {
-        if self.no_cache {
+    /// first record wins, unless the step was asked to run again.
+    fn on_conflict(&self, vertex: &Vertex) -> OnConflict {
+        if self.ignores_cache(vertex) {
             OnConflict::Replace
         } else {
             OnConflict::KeepFirst

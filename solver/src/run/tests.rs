@@ -37,6 +37,7 @@ fn run(command: &str) -> Op {
         network: Default::default(),
         hostname: "buildkitsandbox".into(),
         pipes: Vec::new(),
+        host_config: Default::default(),
     })
 }
 
@@ -47,6 +48,7 @@ fn vertex(op: Op) -> Vertex {
         description: String::new(),
         span: Default::default(),
         sources: Vec::new(),
+        ignore_cache: false,
     }
 }
 

@@ -42,19 +42,19 @@ impl Solver {
                 Ok(Some(result(key, image, false)))
             }
             op if sources::needs_digest(op) => Ok(None),
-            op => self.lookup(node, &vertex.name, cache_key(op, &inputs.keys(), None)),
+            op => self.lookup(node, vertex, cache_key(op, &inputs.keys(), None)),
         }
     }
 
-    /// The cache record for `key`, unless `--no-cache`.
-    fn lookup(&self, node: Node, name: &str, key: String) -> Result<Option<VertexResult>> {
-        if self.no_cache {
+    /// The cache record for `key`, unless `--no-cache` (or its filter) says to run.
+    fn lookup(&self, node: Node, vertex: &Vertex, key: String) -> Result<Option<VertexResult>> {
+        if self.ignores_cache(vertex) {
             return Ok(None);
         }
         let Some(hit) = self.backend.cache.lookup(&key)? else {
             return Ok(None);
         };
-        self.report_cached(node, name);
+        self.report_cached(node, &vertex.name);
         Ok(Some(result(key, hit, true)))
     }
 
@@ -100,17 +100,17 @@ impl Solver {
         };
         let key = cache_key(&vertex.op, &inputs.keys(), content.as_deref());
         if content.is_some()
-            && let Some(hit) = self.lookup(node, &vertex.name, key.clone())?
+            && let Some(hit) = self.lookup(node, vertex, key.clone())?
         {
             return Ok(hit);
         }
         // Another kiln process may be building this key: wait for it, then take its
         // record rather than run the step again. `--no-cache` runs it regardless.
-        let _lock = if self.no_cache {
+        let _lock = if self.ignores_cache(vertex) {
             None
         } else {
             let lock = self.lock_key(&key).await?;
-            if let Some(hit) = self.lookup(node, &vertex.name, key.clone())? {
+            if let Some(hit) = self.lookup(node, vertex, key.clone())? {
                 return Ok(hit);
             }
             Some(lock)
@@ -133,7 +133,7 @@ impl Solver {
                 .await
                 .map_err(|e| at_step(e, &vertex.name, vertex.span, root)),
             Op::Merge { layer } => self
-                .run_merge(&inputs, *layer, record)
+                .run_merge(vertex, &inputs, *layer, record)
                 .await
                 .map_err(|e| at_step(e, &vertex.name, vertex.span, root)),
             Op::Source { .. } => unreachable!("sources returned above"),
@@ -184,7 +184,7 @@ impl Solver {
             self.backend.files.clone(),
             self.context.clone(),
             op.clone(),
-            self.on_conflict(),
+            self.on_conflict(vertex),
         );
         blocking(move || {
             let active = snapshotter.prepare(parent.as_deref())?;
@@ -208,13 +208,14 @@ impl Solver {
     /// put in as it is, commit (or remove on failure).
     async fn run_merge(
         &self,
+        vertex: &Vertex,
         inputs: &Inputs,
         layer: usize,
         mut record: CacheRecord,
     ) -> Result<Committed> {
         let parent = inputs.parent().and_then(|r| r.snapshot.clone());
         let layer = inputs.slot(layer).and_then(|r| r.snapshot.clone());
-        let (snapshotter, on_conflict) = (self.backend.snapshotter.clone(), self.on_conflict());
+        let (snapshotter, on_conflict) = (self.backend.snapshotter.clone(), self.on_conflict(vertex));
         blocking(move || {
             let active = snapshotter.prepare(parent.as_deref())?;
             if let Some(layer) = &layer

@@ -90,7 +90,7 @@ impl Setup {
         self.kiln.cmd_input(
             &["login", "-u", "kiln", "--password-stdin", self.host()],
             &self.env(),
-            &format!("{password}\n"),
+            format!("{password}\n"),
         )
     }
 
