@@ -215,7 +215,8 @@ impl Solver {
     ) -> Result<Committed> {
         let parent = inputs.parent().and_then(|r| r.snapshot.clone());
         let layer = inputs.slot(layer).and_then(|r| r.snapshot.clone());
-        let (snapshotter, on_conflict) = (self.backend.snapshotter.clone(), self.on_conflict(vertex));
+        let (snapshotter, on_conflict) =
+            (self.backend.snapshotter.clone(), self.on_conflict(vertex));
         blocking(move || {
             let active = snapshotter.prepare(parent.as_deref())?;
             if let Some(layer) = &layer
